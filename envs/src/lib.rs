@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub mod twenty_questions;
+
+use sim_core::Registry;
+
+/// Every env of the gym, by id.
+pub fn registry() -> Registry {
+    let mut registry = Registry::new();
+    registry.register::<twenty_questions::TwentyQuestions>();
+    registry
+}

@@ -1,0 +1,206 @@
+//! The oracle's knowledge base: objects, categories, yes/no attributes and the phrases that
+//! map free-form questions to attributes. Loaded once from `knowledge.ron` (project-written).
+
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+
+use super::oracle::Lexicon;
+
+/// Index of an object in [`KnowledgeBase::objects`].
+pub type ObjectId = u16;
+/// Index of an attribute in [`KnowledgeBase::attributes`].
+pub type AttributeId = u16;
+
+/// Most attributes a knowledge base may have (the width of [`AttributeSet`]).
+pub const MAX_ATTRIBUTES: usize = 256;
+
+/// A set of attributes, one bit each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct AttributeSet([u64; MAX_ATTRIBUTES / 64]);
+
+impl AttributeSet {
+    pub fn insert(&mut self, attribute: AttributeId) {
+        self.0[attribute as usize / 64] |= 1 << (attribute % 64);
+    }
+
+    pub fn contains(&self, attribute: AttributeId) -> bool {
+        self.0[attribute as usize / 64] & (1 << (attribute % 64)) != 0
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryEntry {
+    name: String,
+    attribute: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttributeEntry {
+    id: String,
+    question: String,
+    phrases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectEntry {
+    name: String,
+    category: String,
+    aliases: Vec<String>,
+    yes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnowledgeFile {
+    categories: Vec<CategoryEntry>,
+    attributes: Vec<AttributeEntry>,
+    objects: Vec<ObjectEntry>,
+}
+
+/// A yes/no property the oracle knows for every object.
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub id: String,
+    /// The canonical question, e.g. "Is it an animal?".
+    pub question: String,
+    pub phrases: Vec<String>,
+}
+
+/// An object the oracle can think of.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub name: String,
+    pub category: String,
+    /// Lower-case names the win check accepts; the first is the name itself.
+    pub aliases: Vec<String>,
+    pub answers: AttributeSet,
+}
+
+/// Objects, attributes and the lookup tables of the question parser.
+#[derive(Debug)]
+pub struct KnowledgeBase {
+    objects: Vec<Object>,
+    attributes: Vec<Attribute>,
+    categories: Vec<(String, AttributeId)>,
+    /// The question parser's tables.
+    pub(crate) lexicon: Lexicon,
+}
+
+/// Lower-cases, deletes apostrophes, splits on anything but ASCII letters and digits and
+/// drops the articles "a", "an", "the". The parser applies the same rules to questions.
+pub fn normalize_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut flush = |word: &mut String| {
+        if !word.is_empty() && !matches!(word.as_str(), "a" | "an" | "the") {
+            words.push(std::mem::take(word));
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        match c {
+            'a'..='z' | '0'..='9' => word.push(c),
+            'A'..='Z' => word.push(c.to_ascii_lowercase()),
+            '\'' | '\u{2019}' => {}
+            _ => flush(&mut word),
+        }
+    }
+    flush(&mut word);
+    words
+}
+
+impl KnowledgeBase {
+    fn from_file(file: KnowledgeFile) -> Result<Self, String> {
+        if file.attributes.len() > MAX_ATTRIBUTES {
+            return Err(format!("{} attributes; at most {MAX_ATTRIBUTES}", file.attributes.len()));
+        }
+        let attribute_index: FxHashMap<&str, AttributeId> =
+            file.attributes.iter().enumerate().map(|(i, a)| (a.id.as_str(), i as AttributeId)).collect();
+        if attribute_index.len() != file.attributes.len() {
+            return Err("duplicate attribute id".into());
+        }
+        let lookup = |id: &str| attribute_index.get(id).copied().ok_or_else(|| format!("unknown attribute `{id}`"));
+        let categories = file
+            .categories
+            .iter()
+            .map(|c| Ok((c.name.clone(), lookup(&c.attribute)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        let mut objects = Vec::with_capacity(file.objects.len());
+        for entry in file.objects {
+            let &(_, category_attribute) = categories
+                .iter()
+                .find(|(name, _)| *name == entry.category)
+                .ok_or_else(|| format!("object `{}` has unknown category `{}`", entry.name, entry.category))?;
+            let mut answers = AttributeSet::default();
+            answers.insert(category_attribute);
+            for id in &entry.yes {
+                answers.insert(lookup(id)?);
+            }
+            let mut names = vec![entry.name.to_lowercase()];
+            names.extend(entry.aliases.iter().map(|a| a.to_lowercase()));
+            names.dedup();
+            let mut unique = Vec::new();
+            for alias in names {
+                if !unique.contains(&alias) {
+                    unique.push(alias);
+                }
+            }
+            objects.push(Object { name: entry.name, category: entry.category, aliases: unique, answers });
+        }
+        if objects.len() > usize::from(ObjectId::MAX) {
+            return Err("too many objects".into());
+        }
+        let attributes: Vec<Attribute> = file
+            .attributes
+            .into_iter()
+            .map(|a| Attribute { id: a.id, question: a.question, phrases: a.phrases })
+            .collect();
+        for attribute in &attributes {
+            if attribute.phrases.iter().any(|phrase| normalize_words(phrase.trim_start_matches('!')).is_empty()) {
+                return Err(format!("attribute `{}` has an empty phrase", attribute.id));
+            }
+        }
+        let lexicon = Lexicon::build(&attributes, &objects)?;
+        Ok(Self { objects, attributes, categories, lexicon })
+    }
+
+    pub fn objects(&self) -> &[Object] {
+        &self.objects
+    }
+
+    pub fn attributes(&self) -> &[Attribute] {
+        &self.attributes
+    }
+
+    /// Category names with their category attribute, in file order.
+    pub fn categories(&self) -> &[(String, AttributeId)] {
+        &self.categories
+    }
+
+    /// The oracle's answer for an object and an attribute.
+    pub fn answer(&self, object: ObjectId, attribute: AttributeId) -> bool {
+        self.objects[object as usize].answers.contains(attribute)
+    }
+
+    pub fn object_named(&self, name: &str) -> Option<ObjectId> {
+        self.lexicon.object_named(name)
+    }
+}
+
+/// The knowledge base shipped with the env (parsed once per process).
+///
+/// # Panics
+/// If the shipped `knowledge.ron` is inconsistent; the crate's tests load it.
+pub fn knowledge() -> &'static KnowledgeBase {
+    static KNOWLEDGE: OnceLock<KnowledgeBase> = OnceLock::new();
+    KNOWLEDGE.get_or_init(|| {
+        let file: KnowledgeFile =
+            ron::from_str(include_str!("knowledge.ron")).unwrap_or_else(|e| panic!("knowledge.ron: {e}"));
+        KnowledgeBase::from_file(file).unwrap_or_else(|e| panic!("knowledge.ron: {e}"))
+    })
+}

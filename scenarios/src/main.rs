@@ -1,0 +1,127 @@
+//! `scenarios`: runs RON scenario files, lists them, and benchmarks envs.
+//!
+//! ```text
+//! scenarios twenty_questions            run scenarios/twenty_questions.ron
+//! scenarios path/to/experiment.ron      run a file
+//! scenarios list                        every shipped scenario and its env id
+//! scenarios bench twenty_questions-v0   env steps/s as one JSON line
+//! ```
+
+mod bench;
+mod run;
+mod scenario;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::scenario::ScenarioError;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scenarios",
+    version,
+    about = "Run a gym scenario: `scenarios <name | file.ron>`, `scenarios list`, `scenarios bench <env-id>`"
+)]
+struct Cli {
+    /// A scenario name (a file in scenarios/), a path to a .ron file, `list` or `bench`.
+    target: String,
+    /// With `bench`: the env id to measure.
+    env: Option<String>,
+    /// Episodes to play (overrides the file).
+    #[arg(long)]
+    episodes: Option<u64>,
+    /// Live episodes per world (overrides the file).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Worker threads, one world each (overrides the file).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Scenario seed (overrides the file).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Agent name, e.g. `expert`, `random`, `scripted`, `stdio` (overrides the file).
+    #[arg(long)]
+    agent: Option<String>,
+    /// Run folder for trajectories.jsonl and summary.json (overrides the file).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// With `bench`: seconds to spend measuring.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+}
+
+fn list() -> anyhow::Result<()> {
+    let registry = envs::registry();
+    for path in scenario::shipped() {
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        match scenario::load(&path, &registry) {
+            Ok(loaded) => println!("{name}\t{}", loaded.env.spec().id),
+            Err(error) => println!("{name}\t(invalid: {error})"),
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            if error.downcast_ref::<ScenarioError>().is_some()
+                || error.downcast_ref::<sim_core::ConfigError>().is_some()
+                || error.downcast_ref::<agents::UnknownAgent>().is_some()
+            {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn execute(cli: Cli) -> anyhow::Result<()> {
+    let registry = envs::registry();
+    match cli.target.as_str() {
+        "list" => return list(),
+        "bench" => {
+            let id = cli.env.as_deref().ok_or_else(|| anyhow::anyhow!("usage: scenarios bench <env-id>"))?;
+            let kind = registry.make(id, None)?;
+            let report = bench::bench(&kind, cli.seconds)?;
+            println!("{}", serde_json::to_string(&report)?);
+            return Ok(());
+        }
+        _ => {}
+    }
+    let path = scenario::resolve(&cli.target)?;
+    let mut loaded = scenario::load(&path, &registry)?;
+    if let Some(episodes) = cli.episodes {
+        loaded.episodes = episodes.max(1);
+    }
+    if let Some(batch_size) = cli.batch_size {
+        loaded.batch_size = batch_size.max(1);
+    }
+    if let Some(threads) = cli.threads {
+        loaded.threads = threads.max(1);
+    }
+    if let Some(seed) = cli.seed {
+        loaded.seed = seed;
+    }
+    if let Some(agent) = cli.agent {
+        loaded.agent = agent;
+    }
+    if let Some(out) = cli.out {
+        loaded.out = out;
+    }
+    let to_stderr = loaded.agent == "stdio";
+    let summary = run::run(loaded)?;
+    let table = run::table(&summary);
+    if to_stderr {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
+    Ok(())
+}

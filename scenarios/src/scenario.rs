@@ -1,0 +1,174 @@
+//! Scenario files: `scenarios/<name>.ron` names an env and its config, an agent, the episodes,
+//! the batch size, the threads, the seed and the output folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ron::value::RawValue;
+use serde::Deserialize;
+use sim_core::{ConfigError, EnvKind, Registry};
+use thiserror::Error;
+
+/// A scenario that cannot be run; the runner exits with code 2.
+#[derive(Debug, Error)]
+pub enum ScenarioError {
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid { path: String, line: usize, column: usize, message: String },
+    #[error("no scenario `{name}` (looked for {path}); run `scenarios list`")]
+    NotFound { name: String, path: String },
+    #[error("{path}: {source}")]
+    Unreadable { path: String, source: std::io::Error },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvSection<'a> {
+    id: String,
+    #[serde(borrow, default)]
+    config: Option<&'a RawValue>,
+}
+
+fn default_batch_size() -> usize {
+    64
+}
+
+fn default_threads() -> usize {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile<'a> {
+    #[serde(borrow)]
+    env: EnvSection<'a>,
+    agent: String,
+    episodes: u64,
+    #[serde(default = "default_batch_size")]
+    batch_size: usize,
+    #[serde(default = "default_threads")]
+    threads: usize,
+    seed: u64,
+    #[serde(default)]
+    out: Option<String>,
+}
+
+/// A loaded, checked scenario.
+pub struct Scenario {
+    pub name: String,
+    pub env: Arc<dyn EnvKind>,
+    pub agent: String,
+    pub episodes: u64,
+    pub batch_size: usize,
+    pub threads: usize,
+    pub seed: u64,
+    pub out: PathBuf,
+}
+
+/// The folder holding the shipped scenario files.
+pub fn scenario_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Resolves a scenario name (`twenty_questions`) or a path to a `.ron` file.
+///
+/// # Errors
+/// [`ScenarioError::NotFound`] for a name with no file.
+pub fn resolve(target: &str) -> Result<PathBuf, ScenarioError> {
+    let as_path = Path::new(target);
+    if target.ends_with(".ron") || target.contains(std::path::MAIN_SEPARATOR) {
+        return Ok(as_path.to_path_buf());
+    }
+    let path = scenario_dir().join(format!("{target}.ron"));
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(ScenarioError::NotFound { name: target.to_owned(), path: path.display().to_string() })
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
+    (line, column)
+}
+
+/// Loads and checks a scenario file.
+///
+/// # Errors
+/// [`ScenarioError`] naming the file, line and column of the first problem.
+pub fn load(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
+    let shown = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ScenarioError::Unreadable { path: shown.clone(), source })?;
+    let invalid = |line: usize, column: usize, message: String| ScenarioError::Invalid {
+        path: shown.clone(),
+        line,
+        column,
+        message,
+    };
+    let file: ScenarioFile<'_> = ron::Options::default()
+        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+        .from_str(&text)
+        .map_err(|e| invalid(e.span.start.line, e.span.start.col, e.code.to_string()))?;
+    let config_text = file.env.config.map(RawValue::get_ron);
+    let env = registry.make(&file.env.id, config_text).map_err(|error| match error {
+        ConfigError::Parse { line, column, message } => {
+            // Positions are relative to the config's text, which is a slice of the file.
+            let base = config_text.map_or(0, |config| config.as_ptr() as usize - text.as_ptr() as usize);
+            let (base_line, base_column) = line_column(&text, base);
+            let column = if line == 1 { base_column + column - 1 } else { column };
+            invalid(base_line + line - 1, column, format!("env config: {message}"))
+        }
+        ConfigError::UnknownEnv { .. } => {
+            let offset = text.find(&format!("\"{}\"", file.env.id)).unwrap_or(0);
+            let (line, column) = line_column(&text, offset);
+            invalid(line, column, error.to_string())
+        }
+        ConfigError::Invalid(message) => {
+            let offset = config_text.map_or(0, |config| config.as_ptr() as usize - text.as_ptr() as usize);
+            let (line, column) = line_column(&text, offset);
+            invalid(line, column, message)
+        }
+    })?;
+    if file.episodes == 0 || file.batch_size == 0 || file.threads == 0 {
+        let field = if file.episodes == 0 {
+            "episodes"
+        } else if file.batch_size == 0 {
+            "batch_size"
+        } else {
+            "threads"
+        };
+        let offset = text.find(field).unwrap_or(0);
+        let (line, column) = line_column(&text, offset);
+        return Err(invalid(line, column, format!("`{field}` must be at least 1")));
+    }
+    let name = path.file_stem().map_or_else(|| "scenario".to_owned(), |s| s.to_string_lossy().into_owned());
+    let out = file.out.map_or_else(|| PathBuf::from("runs").join(&name), PathBuf::from);
+    Ok(Scenario {
+        name,
+        env,
+        agent: file.agent,
+        episodes: file.episodes,
+        batch_size: file.batch_size,
+        threads: file.threads,
+        seed: file.seed,
+        out,
+    })
+}
+
+/// Every shipped scenario file, sorted by name.
+pub fn shipped() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(scenario_dir())
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    paths
+}

@@ -1,0 +1,258 @@
+//! The ECS engine: each episode is an entity, one schedule run steps every episode that
+//! was given an action.
+
+use std::any::TypeId;
+use std::borrow::Cow;
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::SingleThreadedExecutor;
+
+use crate::env::{EnvKind, Episode};
+use crate::error::EngineError;
+use crate::record::EpisodeRecord;
+use crate::step::{Info, Step};
+use crate::transcript::{Entry, Kind, Speaker, Transcript};
+
+/// The fixed phases of a step. Env systems go in `Act`, `React`, `Observe` and `Score`;
+/// `Begin` and `Bookkeep` belong to the engine.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StepSet {
+    /// Engine: clear last step's outcome.
+    Begin,
+    /// Parse and apply the agent's action.
+    Act,
+    /// Opponents, simulated users, teachers answer.
+    React,
+    /// Render the observation text into [`Reply`].
+    Observe,
+    /// Reward, termination, success into [`Outcome`].
+    Score,
+    /// Engine: turn cap, transcript, episode end.
+    Bookkeep,
+}
+
+/// The agent's action for the current step. Env systems read it through [`AgentAction::pending`].
+#[derive(Component, Debug, Default)]
+pub struct AgentAction {
+    text: String,
+    pending: bool,
+}
+
+impl AgentAction {
+    /// The action to apply in this step, or `None` when the episode is not being stepped.
+    pub fn pending(&self) -> Option<&str> {
+        self.pending.then_some(self.text.as_str())
+    }
+}
+
+/// What the env says back in this step. Env systems set it in `Observe`.
+#[derive(Component, Debug)]
+pub struct Reply {
+    pub speaker: Speaker,
+    pub kind: Kind,
+    pub text: Cow<'static, str>,
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Self { speaker: Speaker::Env, kind: Kind::Observation, text: Cow::Borrowed("") }
+    }
+}
+
+impl Reply {
+    pub fn set(&mut self, speaker: Speaker, kind: Kind, text: impl Into<Cow<'static, str>>) {
+        self.speaker = speaker;
+        self.kind = kind;
+        self.text = text.into();
+    }
+}
+
+/// The step's reward and end flags. Env systems set `reward`, `terminated`, `success` and
+/// `invalid_action`; the engine sets `truncated`.
+#[derive(Component, Debug, Default, Clone, Copy)]
+pub struct Outcome {
+    pub reward: f64,
+    pub terminated: bool,
+    pub truncated: bool,
+    pub success: bool,
+    pub invalid_action: bool,
+}
+
+/// Turn counter and cap of an episode.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Turn {
+    pub taken: u32,
+    pub max: u32,
+}
+
+/// Per-episode bookkeeping the recorder reads.
+#[derive(Component, Debug, Default)]
+pub struct Ledger {
+    pub rewards: Vec<f64>,
+    pub invalid_actions: u32,
+    pub finished: bool,
+}
+
+fn begin_step(mut episodes: Query<(&AgentAction, &mut Outcome)>) {
+    for (action, mut outcome) in &mut episodes {
+        if action.pending {
+            *outcome = Outcome::default();
+        }
+    }
+}
+
+#[allow(clippy::type_complexity)]
+fn record_step(
+    mut episodes: Query<(&mut AgentAction, &mut Reply, &mut Outcome, &mut Turn, &mut Transcript, &mut Ledger)>,
+) {
+    for (mut action, mut reply, mut outcome, mut turn, mut transcript, mut ledger) in &mut episodes {
+        if !action.pending {
+            continue;
+        }
+        action.pending = false;
+        turn.taken += 1;
+        if !outcome.terminated && turn.taken >= turn.max {
+            outcome.truncated = true;
+        }
+        let text = std::mem::take(&mut action.text);
+        transcript.push(Entry::new(Speaker::Agent, Kind::Action, text));
+        let reply_text = std::mem::replace(&mut reply.text, Cow::Borrowed(""));
+        transcript.push(Entry { speaker: reply.speaker, kind: reply.kind, text: reply_text });
+        ledger.rewards.push(outcome.reward);
+        ledger.invalid_actions += u32::from(outcome.invalid_action);
+        ledger.finished = outcome.terminated || outcome.truncated;
+    }
+}
+
+/// One world holding any number of episodes of any registered envs.
+///
+/// Invariant: an episode's transcript depends only on its env config, its [`Episode`] seed
+/// and the actions submitted to it.
+pub struct Simulator {
+    world: World,
+    schedule: Schedule,
+    installed: Vec<TypeId>,
+}
+
+impl Default for Simulator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Simulator {
+    pub fn new() -> Self {
+        let mut schedule = Schedule::default();
+        schedule.set_executor(SingleThreadedExecutor::new());
+        schedule.configure_sets(
+            (StepSet::Begin, StepSet::Act, StepSet::React, StepSet::Observe, StepSet::Score, StepSet::Bookkeep).chain(),
+        );
+        schedule.add_systems(begin_step.in_set(StepSet::Begin));
+        schedule.add_systems(record_step.in_set(StepSet::Bookkeep));
+        Self { world: World::new(), schedule, installed: Vec::new() }
+    }
+
+    /// Starts an episode and returns its entity. The opening prompt is the first transcript entry.
+    pub fn spawn(&mut self, kind: &dyn EnvKind, episode: Episode) -> Entity {
+        if !self.installed.contains(&kind.systems_id()) {
+            kind.add_systems(&mut self.schedule);
+            self.installed.push(kind.systems_id());
+        }
+        let max = kind.spec().max_turns;
+        // Room for every turn up front: recording a step never reallocates.
+        let turns = (max as usize).min(1024);
+        let mut entity = self.world.spawn((
+            episode,
+            Turn { taken: 0, max },
+            AgentAction::default(),
+            Reply::default(),
+            Outcome::default(),
+            Ledger { rewards: Vec::with_capacity(turns), ..Ledger::default() },
+            Transcript::with_capacity(1 + 2 * turns),
+        ));
+        let prompt = kind.spawn(episode, &mut entity);
+        if let Some(mut transcript) = entity.get_mut::<Transcript>() {
+            transcript.push(Entry::new(Speaker::Env, Kind::Prompt, prompt));
+        }
+        entity.id()
+    }
+
+    /// Queues an action for the next [`Simulator::run`].
+    ///
+    /// # Errors
+    /// [`EngineError::EpisodeFinished`] when the episode has ended (it gets no further step).
+    pub fn submit(&mut self, entity: Entity, action: String) -> Result<(), EngineError> {
+        let episode = self.episode(entity);
+        if self.world.get::<Ledger>(entity).is_none_or(|ledger| ledger.finished) {
+            return Err(EngineError::EpisodeFinished { episode: episode.index });
+        }
+        let mut slot = self.world.get_mut::<AgentAction>(entity).expect("episode entity has an AgentAction");
+        slot.text = action;
+        slot.pending = true;
+        Ok(())
+    }
+
+    /// Steps every episode that has a submitted action, in one schedule run.
+    pub fn run(&mut self) {
+        self.schedule.run(&mut self.world);
+    }
+
+    fn episode(&self, entity: Entity) -> Episode {
+        *self.world.get::<Episode>(entity).expect("entity is an episode of this simulator")
+    }
+
+    /// The result of the episode's latest step.
+    pub fn last_step(&self, entity: Entity) -> Step {
+        let outcome = *self.world.get::<Outcome>(entity).expect("episode entity");
+        let turn = self.world.get::<Turn>(entity).expect("episode entity");
+        let observation = self.transcript(entity).last().map(|entry| entry.text.clone()).unwrap_or_default();
+        Step {
+            observation,
+            reward: outcome.reward,
+            terminated: outcome.terminated,
+            truncated: outcome.truncated,
+            info: Info {
+                episode: self.episode(entity).index,
+                turn: turn.taken,
+                invalid_action: outcome.invalid_action,
+                success: outcome.success,
+                ..Info::default()
+            },
+        }
+    }
+
+    pub fn transcript(&self, entity: Entity) -> &Transcript {
+        self.world.get::<Transcript>(entity).expect("episode entity has a transcript")
+    }
+
+    pub fn turns_taken(&self, entity: Entity) -> u32 {
+        self.world.get::<Turn>(entity).map_or(0, |turn| turn.taken)
+    }
+
+    pub fn is_finished(&self, entity: Entity) -> bool {
+        self.world.get::<Ledger>(entity).is_none_or(|ledger| ledger.finished)
+    }
+
+    /// The declared hidden state of a live episode.
+    pub fn hidden_state(&self, kind: &dyn EnvKind, entity: Entity) -> Vec<String> {
+        kind.hidden_state(self.world.entity(entity))
+    }
+
+    /// Removes the episode from the world and returns its record.
+    pub fn finish(&mut self, kind: &dyn EnvKind, entity: Entity) -> EpisodeRecord {
+        let hidden = self.hidden_state(kind, entity);
+        let episode = self.episode(entity);
+        let outcome = *self.world.get::<Outcome>(entity).expect("episode entity");
+        let mut entity_mut = self.world.entity_mut(entity);
+        // Taking the values out in place avoids moving the entity between archetypes.
+        let transcript = entity_mut.get_mut::<Transcript>().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+        let ledger = entity_mut.get_mut::<Ledger>().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
+        entity_mut.despawn();
+        EpisodeRecord::new(kind.spec().id.clone(), episode, transcript, ledger, outcome, hidden)
+    }
+
+    /// Number of live episodes in the world.
+    pub fn live_episodes(&mut self) -> usize {
+        self.world.query::<&Episode>().iter(&self.world).count()
+    }
+}

@@ -1,0 +1,132 @@
+//! How an env plugs into the engine: the typed [`Environment`] trait an env implements, and
+//! the object-safe [`EnvKind`] the registry, the batch engine and the runner use.
+
+use std::any::TypeId;
+use std::borrow::Cow;
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+use bevy_ecs::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ConfigError;
+use crate::spec::EnvSpec;
+
+/// The identity of one episode: its index in the run and the seed derived for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Component, Serialize)]
+pub struct Episode {
+    pub index: u64,
+    pub seed: u64,
+}
+
+/// An environment, declared against sim-core alone.
+///
+/// An env contributes a config (mirroring its RON), the components `spawn` inserts on an
+/// episode entity, and systems added to the engine's sets ([`crate::StepSet`]). Turn cap,
+/// transcript, seeding, autoreset and recording are the engine's.
+pub trait Environment: Send + Sync + 'static {
+    /// The env's part of a scenario file. Unknown fields must be rejected
+    /// (`#[serde(deny_unknown_fields)]`).
+    type Config: Serialize + DeserializeOwned + Default + Clone + Debug + Send + Sync + 'static;
+
+    /// The registered id, `name-vN`.
+    const ID: &'static str;
+
+    /// The spec for a config.
+    fn spec(config: &Self::Config) -> EnvSpec;
+
+    /// Rejects configs that parse but cannot be used.
+    fn validate(_config: &Self::Config) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Inserts the env's components for a new episode and returns its opening prompt. All
+    /// randomness must come from `sim_core::seed::stream(episode.seed, ..)`.
+    fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str>;
+
+    /// Adds the env's systems to the step schedule, each in one of the [`crate::StepSet`]s
+    /// and filtered to the env's own marker component. Called once per world.
+    fn add_systems(schedule: &mut Schedule);
+
+    /// The hidden state of an episode, as strings that must never appear (as whole words,
+    /// case-insensitively) in anything the env or its partners say.
+    fn hidden_state(entity: EntityRef) -> Vec<String>;
+
+    /// A few well-formed actions, used by the conformance checker beside arbitrary strings.
+    fn sample_actions(config: &Self::Config) -> Vec<String>;
+}
+
+/// An env with its config, as the engine sees it. Built by [`kind`] or the registry.
+pub trait EnvKind: Send + Sync {
+    fn spec(&self) -> &EnvSpec;
+    /// The config, rendered as RON (what a scenario file would hold).
+    fn config_ron(&self) -> String;
+    /// Identifies the env type, so its systems are added to a world once.
+    fn systems_id(&self) -> TypeId;
+    fn add_systems(&self, schedule: &mut Schedule);
+    fn spawn(&self, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str>;
+    fn hidden_state(&self, entity: EntityRef) -> Vec<String>;
+    fn sample_actions(&self) -> Vec<String>;
+}
+
+struct Configured<E: Environment> {
+    config: E::Config,
+    spec: EnvSpec,
+    env: PhantomData<fn() -> E>,
+}
+
+impl<E: Environment> EnvKind for Configured<E> {
+    fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+
+    fn config_ron(&self) -> String {
+        ron::ser::to_string(&self.config).unwrap_or_default()
+    }
+
+    fn systems_id(&self) -> TypeId {
+        TypeId::of::<E>()
+    }
+
+    fn add_systems(&self, schedule: &mut Schedule) {
+        E::add_systems(schedule);
+    }
+
+    fn spawn(&self, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
+        E::spawn(&self.config, episode, entity)
+    }
+
+    fn hidden_state(&self, entity: EntityRef) -> Vec<String> {
+        E::hidden_state(entity)
+    }
+
+    fn sample_actions(&self) -> Vec<String> {
+        E::sample_actions(&self.config)
+    }
+}
+
+/// Binds an env type to a config.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when [`Environment::validate`] rejects the config.
+pub fn kind<E: Environment>(config: E::Config) -> Result<std::sync::Arc<dyn EnvKind>, ConfigError> {
+    E::validate(&config).map_err(ConfigError::Invalid)?;
+    let spec = E::spec(&config);
+    Ok(std::sync::Arc::new(Configured::<E> { config, spec, env: PhantomData }))
+}
+
+/// Parses a config from RON text (`None`: the default config) and binds it.
+///
+/// # Errors
+/// [`ConfigError::Parse`] with the 1-based line and column inside `config`.
+pub fn kind_from_ron<E: Environment>(config: Option<&str>) -> Result<std::sync::Arc<dyn EnvKind>, ConfigError> {
+    let config = match config {
+        None => E::Config::default(),
+        Some(text) => ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+            .from_str(text)
+            .map_err(ConfigError::from_ron)?,
+    };
+    kind::<E>(config)
+}

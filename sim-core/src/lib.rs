@@ -1,0 +1,36 @@
+#![doc = include_str!("../README.md")]
+
+pub mod conformance;
+pub mod engine;
+pub mod env;
+pub mod error;
+pub mod gym;
+pub mod normalize;
+pub mod record;
+pub mod registry;
+pub mod rollout;
+pub mod seed;
+pub mod spec;
+pub mod step;
+pub mod transcript;
+
+pub use engine::{AgentAction, Ledger, Outcome, Reply, Simulator, StepSet, Turn};
+pub use env::{EnvKind, Environment, Episode, kind, kind_from_ron};
+pub use error::{ConfigError, EngineError};
+pub use gym::{AutoresetMode, Env, GymEnv, VecEnv};
+pub use normalize::{EpisodeStats, ScoreAnchors};
+pub use record::{EpisodeRecord, TRAJECTORY_SCHEMA, TrajectoryWriter};
+pub use registry::Registry;
+pub use rollout::{Agent, AgentError, AgentView, RunPlan, replay, run_episodes};
+pub use spec::EnvSpec;
+pub use step::{Info, Reset, Step};
+pub use transcript::{Entry, Kind, Speaker, Transcript};
+
+/// The types an env or agent author touches most.
+pub mod prelude {
+    pub use crate::{
+        Agent, AgentAction, AgentView, AutoresetMode, Env, EnvKind, EnvSpec, Environment, Episode, GymEnv, Info, Kind,
+        Outcome, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Transcript, Turn, VecEnv,
+    };
+    pub use bevy_ecs::prelude::*;
+}

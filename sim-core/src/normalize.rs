@@ -1,0 +1,96 @@
+//! LMRL-Gym score normalisation and episode statistics.
+
+use serde::{Deserialize, Serialize};
+
+/// The three returns the piecewise-linear LMRL-Gym score is anchored on.
+///
+/// Invariant: `min < average < max`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScoreAnchors {
+    /// Mapped to 0: the worst return.
+    pub min: f64,
+    /// Mapped to 50: the return of the behaviour dataset (LMRL-Gym's "dataset average").
+    pub average: f64,
+    /// Mapped to 100: the return of the reference expert.
+    pub max: f64,
+}
+
+impl ScoreAnchors {
+    /// The normalised score of a mean return, **unclamped**: a policy better than the expert
+    /// scores above 100, one worse than `min` below 0.
+    ///
+    /// Below the average: `50 (R - min) / (average - min)`; at or above it:
+    /// `50 + 50 (R - average) / (max - average)`.
+    pub fn normalize(&self, mean_return: f64) -> f64 {
+        if mean_return < self.average {
+            50.0 * (mean_return - self.min) / (self.average - self.min)
+        } else {
+            50.0 + 50.0 * (mean_return - self.average) / (self.max - self.average)
+        }
+    }
+}
+
+/// Running statistics over finished episodes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeStats {
+    pub episodes: u64,
+    pub successes: u64,
+    pub total_return: f64,
+    pub total_turns: u64,
+    pub invalid_actions: u64,
+    pub truncated: u64,
+}
+
+impl EpisodeStats {
+    pub fn add(&mut self, episode_return: f64, turns: u32, success: bool, truncated: bool, invalid_actions: u32) {
+        self.episodes += 1;
+        self.successes += u64::from(success);
+        self.total_return += episode_return;
+        self.total_turns += u64::from(turns);
+        self.invalid_actions += u64::from(invalid_actions);
+        self.truncated += u64::from(truncated);
+    }
+
+    fn per_episode(&self, total: f64) -> f64 {
+        if self.episodes == 0 { 0.0 } else { total / self.episodes as f64 }
+    }
+
+    pub fn success_rate(&self) -> f64 {
+        self.per_episode(self.successes as f64)
+    }
+
+    pub fn mean_return(&self) -> f64 {
+        self.per_episode(self.total_return)
+    }
+
+    pub fn mean_turns(&self) -> f64 {
+        self.per_episode(self.total_turns as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWENTY_QUESTIONS: ScoreAnchors = ScoreAnchors { min: -20.0, average: -17.3, max: -12.6 };
+
+    #[test]
+    fn anchors_map_to_0_50_100() {
+        assert_eq!(TWENTY_QUESTIONS.normalize(-20.0), 0.0);
+        assert!((TWENTY_QUESTIONS.normalize(-17.3) - 50.0).abs() < 1e-9);
+        assert!((TWENTY_QUESTIONS.normalize(-12.6) - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn matches_the_paper_table() {
+        // LMRL-Gym Table 4 -> Table 2, 20Qs column "MC Return": -13.9 -> 86.2 by the formula.
+        assert!((TWENTY_QUESTIONS.normalize(-13.9) - 86.17).abs() < 0.01);
+        // Below the average the lower segment applies.
+        assert!((TWENTY_QUESTIONS.normalize(-18.65) - 25.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn is_unclamped() {
+        assert!(TWENTY_QUESTIONS.normalize(-5.0) > 100.0);
+    }
+}

@@ -1,0 +1,112 @@
+//! Trajectory records and the JSON-lines writer.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Ledger, Outcome};
+use crate::env::Episode;
+use crate::transcript::Transcript;
+
+/// The schema tag written in every trajectory line. Bumped whenever a field changes meaning.
+pub const TRAJECTORY_SCHEMA: &str = "sim-core.trajectory/1";
+
+/// Everything recorded about one finished episode: one line of `trajectories.jsonl`.
+///
+/// Invariants: `rewards.len() == turns`; `episode_return` is their sum; at most one of
+/// `terminated` and `truncated` is true.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeRecord {
+    pub schema: String,
+    pub env: String,
+    pub episode: u64,
+    pub seed: u64,
+    pub turns: u32,
+    #[serde(rename = "return")]
+    pub episode_return: f64,
+    pub success: bool,
+    pub terminated: bool,
+    pub truncated: bool,
+    pub invalid_actions: u32,
+    /// Reward of each agent action, in order.
+    pub rewards: Vec<f64>,
+    pub transcript: Transcript,
+    /// The hidden state, revealed after the episode for analysis; never shown to the agent.
+    pub hidden: Vec<String>,
+}
+
+impl EpisodeRecord {
+    pub(crate) fn new(
+        env: String,
+        episode: Episode,
+        transcript: Transcript,
+        ledger: Ledger,
+        outcome: Outcome,
+        hidden: Vec<String>,
+    ) -> Self {
+        let finished = ledger.finished;
+        Self {
+            schema: TRAJECTORY_SCHEMA.to_owned(),
+            env,
+            episode: episode.index,
+            seed: episode.seed,
+            turns: ledger.rewards.len() as u32,
+            episode_return: ledger.rewards.iter().sum(),
+            success: finished && outcome.success,
+            terminated: finished && outcome.terminated,
+            truncated: finished && outcome.truncated,
+            invalid_actions: ledger.invalid_actions,
+            rewards: ledger.rewards,
+            transcript,
+            hidden,
+        }
+    }
+
+    /// The agent's actions, in order: with `seed`, all a replay needs.
+    pub fn actions(&self) -> Vec<String> {
+        self.transcript.actions().map(str::to_owned).collect()
+    }
+}
+
+/// Writes records as JSON lines in episode-index order, flushing each line as soon as it and
+/// all earlier episodes are finished, so a crash leaves every written line valid.
+pub struct TrajectoryWriter<W: Write> {
+    out: W,
+    next: u64,
+    waiting: BTreeMap<u64, EpisodeRecord>,
+    line: Vec<u8>,
+}
+
+impl<W: Write> TrajectoryWriter<W> {
+    /// `first` is the index of the first episode of the run.
+    pub fn new(out: W, first: u64) -> Self {
+        Self { out, next: first, waiting: BTreeMap::new(), line: Vec::new() }
+    }
+
+    /// Accepts a finished episode in any order; writes every record that is now in sequence.
+    ///
+    /// # Errors
+    /// Any I/O error of the underlying writer.
+    pub fn push(&mut self, record: EpisodeRecord) -> std::io::Result<()> {
+        self.waiting.insert(record.episode, record);
+        while let Some(record) = self.waiting.remove(&self.next) {
+            self.line.clear();
+            serde_json::to_writer(&mut self.line, &record)?;
+            self.line.push(b'\n');
+            self.out.write_all(&self.line)?;
+            self.out.flush()?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    /// Records received but not yet written (an earlier episode is still running).
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}

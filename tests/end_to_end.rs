@@ -1,0 +1,227 @@
+//! End-to-end tests of the real `scenarios` binary in scratch folders: the main job, the
+//! determinism of `trajectories.jsonl` across batch sizes and threads, the stdio agent
+//! protocol, `list` and `bench`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The `scenarios` binary cargo built beside this test (`target/<profile>/scenarios`).
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir.join(format!("scenarios{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.is_file(), "{} is missing: run the tests with `cargo test --workspace`", path.display());
+    path
+}
+
+fn scenarios(args: &[&str]) -> Output {
+    Command::new(binary()).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn run_to(out: &Path, extra: &[&str]) -> Vec<u8> {
+    let mut args = vec!["twenty_questions", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = scenarios(&args);
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    std::fs::read(out.join("trajectories.jsonl")).unwrap()
+}
+
+#[test]
+fn main_job_writes_trajectories_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = scenarios(&["twenty_questions", "--episodes", "40", "--out", dir.path().to_str().unwrap()]);
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let table = String::from_utf8(output.stdout).unwrap();
+    for row in ["success rate", "mean return", "mean turns", "normalized score", "env steps/s"] {
+        assert!(table.contains(row), "summary table lacks {row}: {table}");
+    }
+    let summary: Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    for field in [
+        "scenario",
+        "env",
+        "agent",
+        "episodes",
+        "seed",
+        "success_rate",
+        "mean_return",
+        "mean_turns",
+        "normalized_score",
+        "env_steps",
+        "wall_seconds",
+    ] {
+        assert!(summary.get(field).is_some(), "summary.json lacks {field}");
+    }
+    assert_eq!(summary["episodes"], 40);
+    assert_eq!(summary["env"], "twenty_questions-v0");
+    let lines = std::fs::read_to_string(dir.path().join("trajectories.jsonl")).unwrap();
+    let records: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 40);
+    for (index, record) in records.iter().enumerate() {
+        assert_eq!(record["episode"], index as u64, "episodes are written in index order");
+        assert_eq!(record["schema"], "sim-core.trajectory/1");
+    }
+    let steps: u64 = records.iter().map(|r| r["turns"].as_u64().unwrap()).sum();
+    assert_eq!(summary["env_steps"], steps);
+}
+
+#[test]
+fn trajectories_are_byte_identical_across_batch_sizes_and_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = run_to(&dir.path().join("a"), &["--episodes", "150", "--batch-size", "1", "--threads", "1"]);
+    for (batch, threads) in [("7", "1"), ("7", "2"), ("64", "2"), ("64", "1")] {
+        let out = dir.path().join(format!("b{batch}t{threads}"));
+        let other = run_to(&out, &["--episodes", "150", "--batch-size", batch, "--threads", threads]);
+        assert!(reference == other, "batch size {batch}, {threads} threads changed trajectories.jsonl");
+    }
+    let reseeded = run_to(&dir.path().join("c"), &["--episodes", "150", "--seed", "9"]);
+    assert!(reference != reseeded, "the seed flag changed nothing");
+}
+
+#[test]
+fn random_agent_flag_overrides_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    run_to(dir.path(), &["--episodes", "5", "--agent", "random"]);
+    let summary: Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["agent"], "random");
+}
+
+/// An external agent written against the documented protocol: it asks "Is it alive?" and
+/// then guesses a dog, answering requests in reverse order to exercise matching by id.
+#[test]
+fn stdio_agent_plays_over_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(binary())
+        .args([
+            "twenty_questions",
+            "--agent",
+            "stdio",
+            "--episodes",
+            "6",
+            "--batch-size",
+            "3",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut to_runner = child.stdin.take().unwrap();
+    let mut from_runner = BufReader::new(child.stdout.take().unwrap());
+    let mut requests = 0;
+    let mut pending = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if from_runner.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let request: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(request["protocol"], "sim-core.stdio/1");
+        assert_eq!(request["env"], "twenty_questions-v0");
+        let transcript = request["transcript"].as_array().unwrap();
+        assert_eq!(transcript.last().unwrap()["text"], request["observation"]);
+        requests += 1;
+        pending.push(request);
+        // The runner sends one request per live episode, then waits for all replies.
+        let batch = pending.len();
+        let waiting_for_more = from_runner.buffer().contains(&b'\n');
+        if !waiting_for_more {
+            for request in pending.drain(..).rev() {
+                let action = if request["turn"] == 0 { "Is it alive?" } else { "Is it a dog?" };
+                writeln!(to_runner, "{}", serde_json::json!({"episode": request["episode"], "action": action}))
+                    .unwrap();
+            }
+            to_runner.flush().unwrap();
+            assert!(batch <= 3);
+        }
+    }
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "stderr: {stderr}");
+    assert!(stderr.contains("mean return"), "the summary goes to stderr in stdio mode: {stderr}");
+    let records = std::fs::read_to_string(dir.path().join("trajectories.jsonl")).unwrap();
+    assert_eq!(records.lines().count(), 6);
+    assert!(requests >= 6);
+}
+
+#[test]
+fn stdio_garbage_stops_the_run_with_a_clear_error_and_valid_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(binary())
+        .args([
+            "twenty_questions",
+            "--agent",
+            "stdio",
+            "--episodes",
+            "4",
+            "--batch-size",
+            "1",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut to_runner = child.stdin.take().unwrap();
+        let mut from_runner = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        // Finish episode 0 properly: guess until done (the runner asks again while it lasts).
+        from_runner.read_line(&mut line).unwrap();
+        let mut answered = 0;
+        loop {
+            let request: Value = serde_json::from_str(&line).unwrap();
+            if request["episode"] != 0 {
+                break;
+            }
+            writeln!(to_runner, "{}", serde_json::json!({"episode": 0, "action": "Is it a dog?"})).unwrap();
+            answered += 1;
+            line.clear();
+            if from_runner.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+        }
+        assert!(answered >= 1);
+        to_runner.write_all(b"this is not json\n").unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("reply line") && stderr.contains("this is not json"), "stderr: {stderr}");
+    let written = std::fs::read_to_string(dir.path().join("trajectories.jsonl")).unwrap();
+    assert_eq!(written.lines().count(), 1, "episode 0 finished before the garbage");
+    for line in written.lines() {
+        let record: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(record["episode"], 0);
+    }
+}
+
+#[test]
+fn list_names_every_scenario_with_its_env() {
+    let output = scenarios(&["list"]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let rows: Vec<(&str, &str)> = text.lines().map(|l| l.split_once('\t').unwrap()).collect();
+    assert!(rows.contains(&("twenty_questions", "twenty_questions-v0")), "{text}");
+    assert!(rows.contains(&("twenty_questions_random", "twenty_questions-v0")), "{text}");
+}
+
+#[test]
+fn bench_reports_steps_per_second_as_one_json_line() {
+    let output = scenarios(&["bench", "twenty_questions-v0", "--seconds", "0.3"]);
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    let report: Value = serde_json::from_str(text.trim()).unwrap();
+    for field in ["single_thread_steps_per_sec", "batched_steps_per_sec", "single_env_steps_per_sec"] {
+        assert!(report[field].as_f64().unwrap() > 0.0, "{field} missing or zero: {text}");
+    }
+}

@@ -1,0 +1,67 @@
+//! Golden transcripts: fixed seeds and agents, compared line by line with files under
+//! `tests/golden/<env-id>/`. After an intended change of dynamics, regenerate them with
+//! `UPDATE_GOLDEN=1 cargo test -p gym-tests --test golden` and review the diff.
+
+use std::path::PathBuf;
+
+use sim_core::{EpisodeRecord, RunPlan, run_episodes};
+
+fn render(record: &EpisodeRecord) -> String {
+    let mut out = format!("# {} episode {} seed {}\n", record.env, record.episode, record.seed);
+    for entry in record.transcript.entries() {
+        let speaker = format!("{:?}/{:?}", entry.speaker, entry.kind).to_lowercase();
+        out.push_str(&format!("[{speaker}] {}\n", entry.text));
+    }
+    out.push_str(&format!(
+        "= return {} turns {} success {} terminated {} truncated {} hidden {:?}\n\n",
+        record.episode_return, record.turns, record.success, record.terminated, record.truncated, record.hidden
+    ));
+    out
+}
+
+fn transcripts(env: &str, agent: &str, seed: u64, episodes: u64) -> String {
+    let kind = envs::registry().make(env, None).unwrap();
+    let factory = agents::built_in(agent, env).unwrap();
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 4, threads: 1 };
+    let mut records = Vec::new();
+    run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
+        records.push(record);
+        Ok(())
+    })
+    .unwrap();
+    records.sort_by_key(|r| r.episode);
+    records.iter().map(render).collect()
+}
+
+fn check(env: &str, agent: &str, seed: u64, episodes: u64) {
+    let actual = transcripts(env, agent, seed, episodes);
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden").join(env).join(format!("{agent}-seed{seed}.txt"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1 to create it", path.display()));
+    for (number, (want, got)) in expected.lines().zip(actual.lines()).enumerate() {
+        assert_eq!(want, got, "{}:{}: transcript differs", path.display(), number + 1);
+    }
+    assert_eq!(expected.lines().count(), actual.lines().count(), "{}: length differs", path.display());
+}
+
+#[test]
+fn twenty_questions_expert() {
+    check("twenty_questions-v0", "expert", 0, 3);
+    check("twenty_questions-v0", "expert", 1, 3);
+}
+
+#[test]
+fn twenty_questions_random() {
+    check("twenty_questions-v0", "random", 0, 2);
+}
+
+#[test]
+fn twenty_questions_scripted_free_form() {
+    check("twenty_questions-v0", "scripted", 0, 2);
+}
