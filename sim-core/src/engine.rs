@@ -182,9 +182,8 @@ impl Simulator {
     /// # Errors
     /// [`EngineError::EpisodeFinished`] when the episode has ended (it gets no further step).
     pub fn submit(&mut self, entity: Entity, action: String) -> Result<(), EngineError> {
-        let episode = self.episode(entity);
         if self.world.get::<Ledger>(entity).is_none_or(|ledger| ledger.finished) {
-            return Err(EngineError::EpisodeFinished { episode: episode.index });
+            return Err(EngineError::EpisodeFinished { episode: self.episode(entity).index });
         }
         let mut slot = self.world.get_mut::<AgentAction>(entity).expect("episode entity has an AgentAction");
         slot.text = action;

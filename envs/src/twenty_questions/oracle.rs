@@ -91,11 +91,15 @@ struct PhraseRule {
 pub(crate) struct Lexicon {
     vocabulary: FxHashMap<Box<str>, WordId>,
     /// Every surface form a question word can take -> the token it reads as: the word itself
-    /// if known, and the known words it is a regular plural of.
-    forms: FxHashMap<Box<str>, Token>,
+    /// if known, and the known words it is a regular plural of. Keyed by [`short_key`] for
+    /// forms of at most 16 bytes (almost all), by the text otherwise.
+    short_forms: FxHashMap<u128, Token>,
+    long_forms: FxHashMap<Box<str>, Token>,
     /// Rules by their first word, in priority order (file order of attribute, then phrase).
     rules_by_first_word: Vec<Vec<PhraseRule>>,
     aliases: FxHashMap<Box<[WordId]>, ObjectId>,
+    /// Words that end some alias: a question whose last word is none of them is no guess.
+    ends_alias: Vec<bool>,
     leads: Vec<Box<[WordId]>>,
     openers: Vec<WordId>,
     negations: Vec<WordId>,
@@ -142,6 +146,12 @@ impl Lexicon {
             }
         }
         lexicon.index_forms();
+        lexicon.ends_alias = vec![false; lexicon.vocabulary.len()];
+        for alias in lexicon.aliases.keys() {
+            if let Some(&last) = alias.last() {
+                lexicon.ends_alias[last as usize] = true;
+            }
+        }
         lexicon.rules_by_first_word = vec![Vec::new(); lexicon.vocabulary.len()];
         for rule in rules {
             lexicon.rules_by_first_word[rule.words[0] as usize].push(rule);
@@ -168,7 +178,12 @@ impl Lexicon {
                 }
             }
         }
-        self.forms = forms;
+        for (form, token) in forms {
+            match short_key(form.as_bytes()) {
+                Some(key) => self.short_forms.insert(key, token),
+                None => self.long_forms.insert(form, token),
+            };
+        }
     }
 
     pub(crate) fn object_named(&self, name: &str) -> Option<ObjectId> {
@@ -178,8 +193,24 @@ impl Lexicon {
     }
 
     fn read(&self, word: &[u8]) -> Token {
-        std::str::from_utf8(word).ok().and_then(|word| self.forms.get(word)).copied().unwrap_or(Token::unknown())
+        let found = match short_key(word) {
+            Some(key) => self.short_forms.get(&key),
+            None => std::str::from_utf8(word).ok().and_then(|word| self.long_forms.get(word)),
+        };
+        found.copied().unwrap_or(Token::unknown())
     }
+}
+
+/// A word of 1 to 16 bytes packed into an integer (distinct words give distinct keys, since
+/// words never contain a zero byte), so the common lookup hashes one number and compares
+/// without touching memory elsewhere.
+fn short_key(word: &[u8]) -> Option<u128> {
+    if word.is_empty() || word.len() > 16 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..word.len()].copy_from_slice(word);
+    Some(u128::from_le_bytes(bytes))
 }
 
 /// One question word: its own id and the ids of the words it is a plural of ("wheels" ->
@@ -269,6 +300,10 @@ impl KnowledgeBase {
 }
 
 fn guessed_object(lexicon: &Lexicon, tokens: &[Token]) -> Option<ObjectId> {
+    let last = tokens.last()?;
+    if !last.forms().any(|form| lexicon.ends_alias[form as usize]) {
+        return None;
+    }
     let mut key = [UNKNOWN; MAX_TOKENS];
     for lead in &lexicon.leads {
         if tokens.len() <= lead.len() || !lead.iter().zip(tokens).all(|(word, token)| token.exact == *word) {
