@@ -88,28 +88,24 @@ fn random_agent_flag_overrides_the_file() {
     assert_eq!(summary["agent"], "random");
 }
 
+/// Starts `scenarios twenty_questions --agent stdio` with piped standard streams.
+fn spawn_stdio_run(out: &Path, episodes: &str, batch_size: &str) -> std::process::Child {
+    Command::new(binary())
+        .args(["twenty_questions", "--agent", "stdio", "--episodes", episodes, "--batch-size", batch_size])
+        .args(["--out", out.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// An external agent written against the documented protocol: it asks "Is it alive?" and
 /// then guesses a dog, answering requests in reverse order to exercise matching by id.
 #[test]
 fn stdio_agent_plays_over_json_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(binary())
-        .args([
-            "twenty_questions",
-            "--agent",
-            "stdio",
-            "--episodes",
-            "6",
-            "--batch-size",
-            "3",
-            "--out",
-            dir.path().to_str().unwrap(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_stdio_run(dir.path(), "6", "3");
     let mut to_runner = child.stdin.take().unwrap();
     let mut from_runner = BufReader::new(child.stdout.take().unwrap());
     let mut requests = 0;
@@ -153,23 +149,7 @@ fn stdio_agent_plays_over_json_lines() {
 #[test]
 fn stdio_garbage_stops_the_run_with_a_clear_error_and_valid_output() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(binary())
-        .args([
-            "twenty_questions",
-            "--agent",
-            "stdio",
-            "--episodes",
-            "4",
-            "--batch-size",
-            "1",
-            "--out",
-            dir.path().to_str().unwrap(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_stdio_run(dir.path(), "4", "1");
     {
         let mut to_runner = child.stdin.take().unwrap();
         let mut from_runner = BufReader::new(child.stdout.take().unwrap());

@@ -5,7 +5,7 @@ pub mod twenty_questions;
 
 use thiserror::Error;
 
-pub use sim_core::{Agent, AgentError, AgentView};
+pub use sim_core::{Action, Agent, AgentError, AgentView};
 
 /// Builds one agent per worker thread.
 pub type AgentFactory = Box<dyn Fn() -> Box<dyn Agent> + Sync>;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
-use sim_core::{Agent, AgentError, AgentView, Entry};
+use sim_core::{Action, Agent, AgentError, AgentView, Entry};
 use thiserror::Error;
 
 /// The protocol tag written in every request.
@@ -63,7 +63,7 @@ impl<R: BufRead + Send, W: Write + Send> StdioAgent<R, W> {
         Self { input, output, lines_read: 0 }
     }
 
-    fn exchange(&mut self, views: &[AgentView<'_>]) -> Result<Vec<String>, StdioError> {
+    fn exchange(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, StdioError> {
         let mut waiting: BTreeMap<u64, Option<String>> = BTreeMap::new();
         let mut line = Vec::new();
         for view in views {
@@ -105,13 +105,13 @@ impl<R: BufRead + Send, W: Write + Send> StdioAgent<R, W> {
         }
         Ok(views
             .iter()
-            .map(|view| waiting.get_mut(&view.episode.index).and_then(Option::take).unwrap_or_default())
+            .map(|view| Action::from(waiting.get_mut(&view.episode.index).and_then(Option::take).unwrap_or_default()))
             .collect())
     }
 }
 
 impl<R: BufRead + Send, W: Write + Send> Agent for StdioAgent<R, W> {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<String>, AgentError> {
+    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
         self.exchange(views).map_err(|error| Box::new(error) as AgentError)
     }
 }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use envs::twenty_questions::{KnowledgeBase, ObjectId, Question, knowledge};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Agent, AgentError, AgentView, Kind, Speaker};
+use sim_core::{Action, Agent, AgentError, AgentView, Kind, Speaker};
 
 /// The oracle's word limit the agents assume when re-reading their own questions.
 const QUESTION_WORDS: usize = 40;
@@ -41,13 +41,13 @@ impl RandomQuestioner {
 }
 
 impl Agent for RandomQuestioner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<String>, AgentError> {
+    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
         let bank = question_bank();
         Ok(views
             .iter()
             .map(|view| {
                 let mut rng = stream_indexed(view.episode.seed, "random-questioner", u64::from(view.turn));
-                bank[rng.random_range(0..bank.len())].clone()
+                Action::fixed(bank[rng.random_range(0..bank.len())].as_str())
             })
             .collect())
     }
@@ -81,12 +81,12 @@ impl CyclingQuestioner {
 }
 
 impl Agent for CyclingQuestioner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<String>, AgentError> {
+    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
         Ok(views
             .iter()
             .map(|view| {
                 let index = (view.episode.index + u64::from(view.turn)) as usize % Self::QUESTIONS.len();
-                Self::QUESTIONS[index].to_owned()
+                Action::fixed(Self::QUESTIONS[index])
             })
             .collect())
     }
@@ -153,7 +153,7 @@ impl InformationGainExpert {
     }
 
     /// The expert's next question for a transcript.
-    pub fn next_question(view: &AgentView<'_>) -> String {
+    pub fn next_question(view: &AgentView<'_>) -> Action {
         let knowledge = knowledge();
         let tables = tables();
         let (candidates, asked) = remaining_candidates(knowledge, tables, view);
@@ -173,10 +173,10 @@ impl InformationGainExpert {
             if let Some((split, attribute)) = best
                 && split > 0
             {
-                return knowledge.attributes()[attribute].question.clone();
+                return Action::fixed(knowledge.attributes()[attribute].question.as_str());
             }
         }
-        guess_question(first(&candidates).unwrap_or(0))
+        Action::from(guess_question(first(&candidates).unwrap_or(0)))
     }
 }
 
@@ -209,7 +209,7 @@ fn remaining_candidates(knowledge: &KnowledgeBase, tables: &Tables, view: &Agent
 }
 
 impl Agent for InformationGainExpert {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<String>, AgentError> {
+    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
         Ok(views.iter().map(Self::next_question).collect())
     }
 }

@@ -114,12 +114,15 @@ fn invalid_and_unknown_questions() {
 }
 
 #[test]
-fn the_prompt_names_no_object() {
+fn the_env_never_says_an_object_name() {
     let mut env = GymEnv::new(kind::<TwentyQuestions>(TwentyQuestionsConfig::default()).unwrap());
     let prompt = env.reset(Some(0)).observation;
-    for object in knowledge().objects() {
-        for alias in &object.aliases {
-            assert!(!contains_words(&prompt, alias), "the prompt names {alias}");
+    let invalid = env.step("").observation;
+    for text in [prompt.as_ref(), invalid.as_ref(), "Yes.", "No."] {
+        for object in knowledge().objects() {
+            for alias in &object.aliases {
+                assert!(!contains_words(text, alias), "{text:?} names {alias}");
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::error::EngineError;
 use crate::gym::{Env, GymEnv};
 use crate::record::EpisodeRecord;
 use crate::rollout::{Agent, AgentError, AgentView, RunPlan, replay, run_episodes};
-use crate::transcript::Speaker;
+use crate::transcript::{Action, Speaker};
 
 /// How hard to check.
 #[derive(Debug, Clone)]
@@ -55,12 +55,14 @@ impl ScriptedAgent {
 }
 
 impl Agent for ScriptedAgent {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<String>, AgentError> {
+    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
         Ok(views
             .iter()
             .map(|view| {
                 let script = self.scripts.get(&view.episode.index).map(Vec::as_slice).unwrap_or_default();
-                if script.is_empty() { String::new() } else { script[view.turn as usize % script.len()].clone() }
+                let text =
+                    if script.is_empty() { String::new() } else { script[view.turn as usize % script.len()].clone() };
+                Action::from(text)
             })
             .collect())
     }
@@ -136,7 +138,7 @@ pub fn check_invalid_actions(kind: &Arc<dyn EnvKind>) -> Result<(), String> {
     for action in [String::new(), " \n\t ".to_owned(), "x".repeat(100_000)] {
         let mut env = GymEnv::new(kind.clone());
         let _ = env.reset(Some(7));
-        let step = env.try_step(action.clone()).map_err(|e| e.to_string())?;
+        let step = env.try_step(Action::from(action.clone())).map_err(|e| e.to_string())?;
         let shown: String = action.chars().take(20).collect();
         if !step.info.invalid_action {
             return Err(format!("action {shown:?} (len {}) was not flagged invalid_action", action.len()));
@@ -168,13 +170,13 @@ pub fn check_no_step_after_end(kind: &Arc<dyn EnvKind>) -> Result<(), String> {
     let max = kind.spec().max_turns as usize;
     for turn in 0..=max {
         let action = samples.get(turn % samples.len().max(1)).cloned().unwrap_or_default();
-        let step = env.try_step(action).map_err(|e| format!("step {turn} refused: {e}"))?;
+        let step = env.try_step(Action::from(action)).map_err(|e| format!("step {turn} refused: {e}"))?;
         if step.terminated && step.truncated {
             return Err("terminated and truncated at once".into());
         }
         if step.done() {
             let before = env.transcript().cloned();
-            return match env.try_step(String::from("one more")) {
+            return match env.try_step(Action::from("one more")) {
                 Err(EngineError::EpisodeFinished { .. }) if env.transcript().cloned() == before => Ok(()),
                 Err(EngineError::EpisodeFinished { .. }) => Err("a refused step changed the transcript".into()),
                 other => Err(format!("a step after the end was not refused: {other:?}")),

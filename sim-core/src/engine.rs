@@ -11,7 +11,7 @@ use crate::env::{EnvKind, Episode};
 use crate::error::EngineError;
 use crate::record::EpisodeRecord;
 use crate::step::{Info, Step};
-use crate::transcript::{Entry, Kind, Speaker, Transcript};
+use crate::transcript::{Action, Entry, Kind, Speaker, Transcript};
 
 /// The fixed phases of a step. Env systems go in `Act`, `React`, `Observe` and `Score`;
 /// `Begin` and `Bookkeep` belong to the engine.
@@ -34,14 +34,14 @@ pub enum StepSet {
 /// The agent's action for the current step. Env systems read it through [`AgentAction::pending`].
 #[derive(Component, Debug, Default)]
 pub struct AgentAction {
-    text: String,
+    action: Action,
     pending: bool,
 }
 
 impl AgentAction {
     /// The action to apply in this step, or `None` when the episode is not being stepped.
     pub fn pending(&self) -> Option<&str> {
-        self.pending.then_some(self.text.as_str())
+        self.pending.then_some(self.action.as_str())
     }
 }
 
@@ -114,10 +114,9 @@ fn record_step(
         if !outcome.terminated && turn.taken >= turn.max {
             outcome.truncated = true;
         }
-        let text = std::mem::take(&mut action.text);
-        transcript.push(Entry::new(Speaker::Agent, Kind::Action, text));
+        transcript.push(Entry::action(std::mem::take(&mut action.action)));
         let reply_text = std::mem::replace(&mut reply.text, Cow::Borrowed(""));
-        transcript.push(Entry { speaker: reply.speaker, kind: reply.kind, text: reply_text });
+        transcript.push(Entry::new(reply.speaker, reply.kind, reply_text));
         ledger.rewards.push(outcome.reward);
         ledger.invalid_actions += u32::from(outcome.invalid_action);
         ledger.finished = outcome.terminated || outcome.truncated;
@@ -181,12 +180,12 @@ impl Simulator {
     ///
     /// # Errors
     /// [`EngineError::EpisodeFinished`] when the episode has ended (it gets no further step).
-    pub fn submit(&mut self, entity: Entity, action: String) -> Result<(), EngineError> {
+    pub fn submit(&mut self, entity: Entity, action: Action) -> Result<(), EngineError> {
         if self.world.get::<Ledger>(entity).is_none_or(|ledger| ledger.finished) {
             return Err(EngineError::EpisodeFinished { episode: self.episode(entity).index });
         }
         let mut slot = self.world.get_mut::<AgentAction>(entity).expect("episode entity has an AgentAction");
-        slot.text = action;
+        slot.action = action;
         slot.pending = true;
         Ok(())
     }

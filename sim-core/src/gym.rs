@@ -12,7 +12,7 @@ use crate::error::EngineError;
 use crate::seed::episode_seed;
 use crate::spec::EnvSpec;
 use crate::step::{Info, Reset, Step};
-use crate::transcript::Transcript;
+use crate::transcript::{Action, Transcript};
 
 /// The single-episode gym interface (Gymnasium semantics, text in and text out).
 pub trait Env {
@@ -27,13 +27,13 @@ pub trait Env {
     /// # Errors
     /// [`EngineError::NotReset`] before the first reset; [`EngineError::EpisodeFinished`]
     /// after the episode ended (no reward is ever given after the end).
-    fn try_step(&mut self, action: String) -> Result<Step, EngineError>;
+    fn try_step(&mut self, action: Action) -> Result<Step, EngineError>;
 
     /// Like [`Env::try_step`].
     ///
     /// # Panics
     /// When stepped before `reset` or after the episode ended: a programmer error.
-    fn step(&mut self, action: impl Into<String>) -> Step
+    fn step(&mut self, action: impl Into<Action>) -> Step
     where
         Self: Sized,
     {
@@ -81,7 +81,7 @@ impl Env for GymEnv {
         Reset { observation, info: Info { episode: index, ..Info::default() } }
     }
 
-    fn try_step(&mut self, action: String) -> Result<Step, EngineError> {
+    fn try_step(&mut self, action: Action) -> Result<Step, EngineError> {
         let entity = self.current.ok_or(EngineError::NotReset)?;
         self.simulator.submit(entity, action)?;
         self.simulator.run();
@@ -200,7 +200,7 @@ impl VecEnv {
     ///
     /// # Errors
     /// [`EngineError::ActionCount`]; see [`VecEnv::step_some`].
-    pub fn step(&mut self, actions: Vec<String>) -> Result<Vec<Step>, EngineError> {
+    pub fn step(&mut self, actions: Vec<Action>) -> Result<Vec<Step>, EngineError> {
         if actions.len() != self.slots.len() {
             return Err(EngineError::ActionCount { expected: self.slots.len(), got: actions.len() });
         }
@@ -214,7 +214,7 @@ impl VecEnv {
     /// # Errors
     /// [`EngineError::UnknownSlot`], [`EngineError::DuplicateAction`], and in
     /// [`AutoresetMode::Disabled`] [`EngineError::EpisodeFinished`]; nothing is stepped then.
-    pub fn step_some(&mut self, actions: Vec<(usize, String)>) -> Result<Vec<(usize, Step)>, EngineError> {
+    pub fn step_some(&mut self, actions: Vec<(usize, Action)>) -> Result<Vec<(usize, Step)>, EngineError> {
         self.check_slots(actions.iter().map(|(slot, _)| *slot))?;
         if self.mode == AutoresetMode::Disabled
             && let Some((slot, _)) =

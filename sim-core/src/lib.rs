@@ -24,13 +24,13 @@ pub use registry::Registry;
 pub use rollout::{Agent, AgentError, AgentView, RunPlan, replay, run_episodes};
 pub use spec::EnvSpec;
 pub use step::{Info, Reset, Step};
-pub use transcript::{Entry, Kind, Speaker, Transcript};
+pub use transcript::{Action, ActionTokens, Entry, Kind, Speaker, Transcript};
 
 /// The types an env or agent author touches most.
 pub mod prelude {
     pub use crate::{
-        Agent, AgentAction, AgentView, AutoresetMode, Env, EnvKind, EnvSpec, Environment, Episode, GymEnv, Info, Kind,
-        Outcome, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Transcript, Turn, VecEnv,
+        Action, Agent, AgentAction, AgentView, AutoresetMode, Env, EnvKind, EnvSpec, Environment, Episode, GymEnv,
+        Info, Kind, Outcome, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Transcript, Turn, VecEnv,
     };
     pub use bevy_ecs::prelude::*;
 }

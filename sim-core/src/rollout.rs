@@ -13,7 +13,7 @@ use crate::error::EngineError;
 use crate::record::EpisodeRecord;
 use crate::seed::episode_seed;
 use crate::spec::EnvSpec;
-use crate::transcript::Transcript;
+use crate::transcript::{Action, Transcript};
 
 /// What an agent sees of one episode when asked for its next action.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +36,7 @@ pub type AgentError = Box<dyn std::error::Error + Send + Sync>;
 pub trait Agent: Send {
     /// # Errors
     /// When the agent cannot produce actions; the run stops and keeps what it wrote.
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<String>, AgentError>;
+    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError>;
 }
 
 /// Which episodes to play and how to schedule them.
@@ -196,7 +196,7 @@ pub fn replay(kind: &dyn EnvKind, episode: Episode, actions: &[String]) -> Episo
     let mut simulator = Simulator::new();
     let entity = simulator.spawn(kind, episode);
     for action in actions {
-        if simulator.submit(entity, action.clone()).is_err() {
+        if simulator.submit(entity, Action::from(action.clone())).is_err() {
             break;
         }
         simulator.run();

@@ -33,23 +33,85 @@ pub enum Kind {
     Admin,
 }
 
+/// The tokens behind an action sampled from a language model (token-in, token-out), so a
+/// trainer never has to re-tokenise the transcript.
+///
+/// Invariant: `token_ids.len() == logprobs.len()`. The loss mask is 1 on `token_ids` and 0 on
+/// `prompt_ids`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionTokens {
+    /// Tokens fed to the model for this turn before sampling (only those added since the
+    /// episode's previous turn when its cache was kept).
+    pub prompt_ids: Vec<u32>,
+    /// The sampled tokens.
+    pub token_ids: Vec<u32>,
+    /// Log-probability of each sampled token under the sampling distribution.
+    pub logprobs: Vec<f32>,
+}
+
+/// An agent's action: its text and, for model agents, the tokens it was sampled as.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Action {
+    /// Fixed texts (a scripted agent's questions) are borrowed and cost no allocation.
+    pub text: Cow<'static, str>,
+    pub tokens: Option<Box<ActionTokens>>,
+}
+
+impl Action {
+    /// An action with a fixed text, borrowed: no allocation.
+    pub const fn fixed(text: &'static str) -> Self {
+        Self { text: Cow::Borrowed(text), tokens: None }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<String> for Action {
+    fn from(text: String) -> Self {
+        Self { text: Cow::Owned(text), tokens: None }
+    }
+}
+
+/// Copies the text; use [`Action::fixed`] for a `'static` text without copying.
+impl From<&str> for Action {
+    fn from(text: &str) -> Self {
+        Self { text: Cow::Owned(text.to_owned()), tokens: None }
+    }
+}
+
+impl From<Cow<'static, str>> for Action {
+    fn from(text: Cow<'static, str>) -> Self {
+        Self { text, tokens: None }
+    }
+}
+
 /// One entry of a transcript. Texts that never change (such as "Yes.") are borrowed, so
 /// recording them allocates nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub speaker: Speaker,
     pub kind: Kind,
     pub text: Cow<'static, str>,
+    /// Present on actions a model sampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<Box<ActionTokens>>,
 }
 
 impl Entry {
     pub fn new(speaker: Speaker, kind: Kind, text: impl Into<Cow<'static, str>>) -> Self {
-        Self { speaker, kind, text: text.into() }
+        Self { speaker, kind, text: text.into(), tokens: None }
+    }
+
+    /// The transcript entry of an agent action.
+    pub fn action(action: Action) -> Self {
+        Self { speaker: Speaker::Agent, kind: Kind::Action, text: action.text, tokens: action.tokens }
     }
 }
 
 /// The append-only record of an episode, in order.
-#[derive(Component, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Component, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Transcript {
     entries: Vec<Entry>,

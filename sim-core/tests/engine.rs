@@ -234,9 +234,9 @@ fn two_env_kinds_share_one_world_without_interfering() {
     let actions: Vec<String> = ["junk", "1", "9"].map(String::from).to_vec();
     for action in &actions {
         if !shared.is_finished(a) {
-            shared.submit(a, action.clone()).unwrap();
+            shared.submit(a, action.as_str().into()).unwrap();
         }
-        shared.submit(b, action.clone()).unwrap();
+        shared.submit(b, action.as_str().into()).unwrap();
         shared.run();
     }
     let alone = sim_core::replay(guess.as_ref(), episode, &actions);
@@ -285,4 +285,22 @@ fn conformance_catches_a_leak() {
     let options = ConformanceOptions { cases: 1, episodes: 4, batch_sizes: vec![1], threads: vec![1] };
     let error = sim_core::conformance::check_batched_runs(&leaky, &options).unwrap_err();
     assert!(error.contains("hidden state"), "{error}");
+}
+
+/// Token ids and log-probabilities given with an action reach the transcript and the JSON
+/// record unchanged; actions without them serialise no `tokens` field.
+#[test]
+fn action_tokens_are_recorded() {
+    use sim_core::{Action, ActionTokens};
+    let kind = guess_number(2);
+    let mut env = GymEnv::new(kind.clone());
+    let _ = env.reset(Some(4));
+    let tokens = ActionTokens { prompt_ids: vec![1, 2, 3], token_ids: vec![20], logprobs: vec![-0.25] };
+    let _ = env.step(Action { text: "5".into(), tokens: Some(Box::new(tokens.clone())) });
+    let _ = env.step("5");
+    let entries = env.transcript().unwrap().entries();
+    assert_eq!(entries[1].tokens.as_deref(), Some(&tokens));
+    let json = serde_json::to_string(&entries[1]).unwrap();
+    assert!(json.contains(r#""tokens":{"prompt_ids":[1,2,3],"token_ids":[20],"logprobs":[-0.25]}"#), "{json}");
+    assert!(!serde_json::to_string(&entries[3]).unwrap().contains("tokens"));
 }
