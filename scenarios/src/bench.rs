@@ -21,7 +21,7 @@ pub struct BenchReport {
     pub threads: usize,
 }
 
-const BATCH_SIZE: usize = 1024;
+const BATCH_SIZE: usize = 256;
 
 fn steps_per_second(kind: &Arc<dyn EnvKind>, threads: usize, budget: Duration) -> anyhow::Result<f64> {
     let factory = agents::built_in("scripted", &kind.spec().id)?;

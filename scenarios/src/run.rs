@@ -19,6 +19,9 @@ use crate::scenario::Scenario;
 pub struct Summary {
     pub scenario: String,
     pub env: String,
+    /// The env config the run used, as RON: with `env`, `seed` and the actions in
+    /// `trajectories.jsonl`, everything a replay needs.
+    pub env_config: String,
     pub agent: String,
     pub episodes: u64,
     pub seed: u64,
@@ -94,6 +97,7 @@ pub fn run(mut scenario: Scenario) -> anyhow::Result<Summary> {
     let summary = Summary {
         scenario: scenario.name.clone(),
         env: spec.id.clone(),
+        env_config: scenario.env.config_ron(),
         agent: scenario.agent.clone(),
         episodes: stats.episodes,
         seed: scenario.seed,

@@ -204,3 +204,57 @@ pub fn knowledge() -> &'static KnowledgeBase {
         KnowledgeBase::from_file(file).unwrap_or_else(|e| panic!("knowledge.ron: {e}"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::twenty_questions::Question;
+
+    const SMALL: &str = r#"(
+        categories: [(name: "Devices", attribute: "device")],
+        attributes: [
+            (id: "device", question: "Is it a device?", phrases: ["device"]),
+            (id: "medical", question: "Is it electroencephalographic?", phrases: ["electroencephalographic equipment", "medical"]),
+            (id: "battery", question: "Does it use batteries?", phrases: ["battery"]),
+        ],
+        objects: [
+            (name: "Electroencephalograph", category: "Devices", aliases: ["brainwave recorder"], yes: ["medical"]),
+            (name: "Radio", category: "Devices", aliases: [], yes: ["battery"]),
+        ],
+    )"#;
+
+    fn small() -> KnowledgeBase {
+        KnowledgeBase::from_file(ron::from_str(SMALL).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn words_longer_than_sixteen_letters_are_read() {
+        let kb = small();
+        assert_eq!(kb.parse("Is it an electroencephalograph?", 40), Question::Guess(0));
+        assert_eq!(kb.parse("Are they ELECTROENCEPHALOGRAPHS?", 40), Question::Guess(0));
+        assert_eq!(
+            kb.parse("Is it electroencephalographic equipment?", 40),
+            Question::Attribute { attribute: 1, negated: false }
+        );
+        assert_eq!(kb.parse("Is it electroencephalographical?", 40), Question::Unknown);
+    }
+
+    #[test]
+    fn plurals_and_multi_word_aliases() {
+        let kb = small();
+        assert_eq!(kb.parse("Does it run on batteries?", 40), Question::Attribute { attribute: 2, negated: false });
+        assert_eq!(kb.parse("Is it a brainwave recorder?", 40), Question::Guess(0));
+        assert_eq!(kb.parse("Is it a brainwave?", 40), Question::Unknown);
+        assert_eq!(kb.object_named("Radio"), Some(1));
+    }
+
+    #[test]
+    fn inconsistent_files_are_rejected() {
+        let unknown = SMALL.replace(r#"yes: ["battery"]"#, r#"yes: ["wheels"]"#);
+        let error = KnowledgeBase::from_file(ron::from_str(&unknown).unwrap()).unwrap_err();
+        assert!(error.contains("wheels"), "{error}");
+        let twice = SMALL.replace(r#"aliases: [], yes"#, r#"aliases: ["brainwave recorder"], yes"#);
+        let error = KnowledgeBase::from_file(ron::from_str(&twice).unwrap()).unwrap_err();
+        assert!(error.contains("two objects"), "{error}");
+    }
+}

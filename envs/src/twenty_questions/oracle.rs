@@ -192,10 +192,13 @@ impl Lexicon {
         self.aliases.get(key?.as_slice()).copied()
     }
 
-    fn read(&self, word: &[u8]) -> Token {
-        let found = match short_key(word) {
-            Some(key) => self.short_forms.get(&key),
-            None => std::str::from_utf8(word).ok().and_then(|word| self.long_forms.get(word)),
+    /// Reads a word of `length` bytes: by its [`short_key`] when it has at most 16 bytes,
+    /// else by its text in `long`.
+    fn read(&self, length: usize, key: u128, long: &[u8]) -> Token {
+        let found = if length <= 16 {
+            self.short_forms.get(&key)
+        } else {
+            std::str::from_utf8(long).ok().and_then(|word| self.long_forms.get(word))
         };
         found.copied().unwrap_or(Token::unknown())
     }
@@ -237,37 +240,51 @@ impl Token {
 
 /// Splits a question into tokens. `None` if it has more than `max_words` words.
 fn tokenize(lexicon: &Lexicon, question: &str, max_words: usize, tokens: &mut [Token; MAX_TOKENS]) -> Option<usize> {
-    let mut word = [0u8; MAX_QUESTION_BYTES];
+    // The word's short key, built as the bytes arrive; words over 16 bytes (rare) are also
+    // spelled out in `long`.
+    let mut key = 0u128;
     let mut length = 0;
+    let mut long = Vec::new();
     let mut count = 0;
     let limit = max_words.min(MAX_TOKENS);
-    let mut close = |word: &[u8], count: &mut usize| -> bool {
-        if word.is_empty() || matches!(word, b"a" | b"an" | b"the") {
+    let articles = [short_key(b"a"), short_key(b"an"), short_key(b"the")].map(Option::unwrap_or_default);
+    let mut close = |length: usize, key: u128, long: &[u8], count: &mut usize| -> bool {
+        if length == 0 || (length <= 3 && articles.contains(&key)) {
             return true;
         }
         if *count == limit {
             return false;
         }
-        tokens[*count] = lexicon.read(word);
+        tokens[*count] = lexicon.read(length, key, long);
         *count += 1;
         true
     };
     for c in question.chars() {
         match c {
             'a'..='z' | '0'..='9' | 'A'..='Z' => {
-                word[length] = c.to_ascii_lowercase() as u8;
+                let byte = c.to_ascii_lowercase() as u8;
+                if length < 16 {
+                    key |= u128::from(byte) << (8 * length);
+                } else if length == 16 {
+                    long.clear();
+                    long.extend_from_slice(&key.to_le_bytes());
+                    long.push(byte);
+                } else {
+                    long.push(byte);
+                }
                 length += 1;
             }
             '\'' | '\u{2019}' => {}
             _ => {
-                if !close(&word[..length], &mut count) {
+                if !close(length, key, &long, &mut count) {
                     return None;
                 }
                 length = 0;
+                key = 0;
             }
         }
     }
-    close(&word[..length], &mut count).then_some(count)
+    close(length, key, &long, &mut count).then_some(count)
 }
 
 impl KnowledgeBase {
