@@ -23,58 +23,68 @@ pub struct BenchReport {
 
 const BATCH_SIZE: usize = 256;
 
+/// Timed repetitions of each measurement; the median is reported (the shared machines this
+/// runs on vary a lot from one second to the next).
+const REPETITIONS: usize = 5;
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
 fn steps_per_second(kind: &Arc<dyn EnvKind>, threads: usize, budget: Duration) -> anyhow::Result<f64> {
     let factory = agents::built_in("scripted", &kind.spec().id)?;
     let mut episodes = 2 * BATCH_SIZE as u64 * threads as u64;
-    loop {
+    let mut samples = Vec::new();
+    while samples.len() < REPETITIONS {
         let plan = RunPlan { seed: 1, first_episode: 0, episodes, batch_size: BATCH_SIZE, threads };
         let started = Instant::now();
         let steps = run_episodes(kind, &plan, factory.as_ref(), &mut |_| Ok(()))?;
         let elapsed = started.elapsed();
-        if elapsed >= budget / 4 || episodes >= 1 << 26 {
-            return Ok(steps as f64 / elapsed.as_secs_f64());
+        if elapsed >= budget / REPETITIONS as u32 || episodes >= 1 << 26 {
+            samples.push(steps as f64 / elapsed.as_secs_f64());
+        } else {
+            episodes *= 2;
         }
-        episodes *= 4;
     }
+    Ok(median(samples))
 }
 
 fn single_env_steps_per_second(kind: &Arc<dyn EnvKind>, budget: Duration) -> anyhow::Result<f64> {
     let factory = agents::built_in("scripted", &kind.spec().id)?;
     let mut agent = factory();
     let mut env = GymEnv::new(kind.clone());
-    let _ = env.reset(Some(1));
-    let mut steps = 0u64;
-    let started = Instant::now();
-    let mut episode = sim_core::Episode { index: 0, seed: 0 };
-    while started.elapsed() < budget / 4 {
-        for _ in 0..4096 {
-            let action = {
-                let transcript = env.transcript().expect("reset was called");
-                let view = sim_core::AgentView {
-                    spec: kind.spec(),
-                    episode,
-                    turn: transcript.actions().count() as u32,
-                    transcript,
+    let mut episode = sim_core::Episode { index: env.reset(Some(1)).info.episode, seed: 0 };
+    let mut samples = Vec::new();
+    for _ in 0..REPETITIONS {
+        let mut steps = 0u64;
+        let started = Instant::now();
+        while started.elapsed() < budget / REPETITIONS as u32 {
+            for _ in 0..4096 {
+                let action = {
+                    let transcript = env.transcript().expect("reset was called");
+                    let turn = transcript.actions().count() as u32;
+                    let view = sim_core::AgentView { spec: kind.spec(), episode, turn, transcript };
+                    agent.act(&[view]).map_err(|e| anyhow::anyhow!(e))?.pop().unwrap_or_default()
                 };
-                agent.act(&[view]).map_err(|e| anyhow::anyhow!(e))?.pop().unwrap_or_default()
-            };
-            let step = env.step(action);
-            steps += 1;
-            if step.done() {
-                let reset = env.reset(None);
-                episode.index = reset.info.episode;
+                steps += 1;
+                if env.step(action).done() {
+                    episode.index = env.reset(None).info.episode;
+                }
             }
         }
+        samples.push(steps as f64 / started.elapsed().as_secs_f64());
     }
-    Ok(steps as f64 / started.elapsed().as_secs_f64())
+    Ok(median(samples))
 }
 
-/// Measures the three figures, about `seconds` in all.
+/// Measures the three figures, about `seconds` in all, each the median of
+/// [`REPETITIONS`] timed runs.
 ///
 /// # Errors
 /// When the env has no scripted agent.
 pub fn bench(kind: &Arc<dyn EnvKind>, seconds: f64) -> anyhow::Result<BenchReport> {
-    let budget = Duration::from_secs_f64(seconds.max(0.2) / 3.0 * 4.0);
+    let budget = Duration::from_secs_f64(seconds.max(0.2) / 3.0);
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     Ok(BenchReport {
         env: kind.spec().id.clone(),
