@@ -131,6 +131,9 @@ pub struct Simulator {
     world: World,
     schedule: Schedule,
     installed: Vec<TypeId>,
+    /// Cached lookups of the components the batch loop touches for every episode and step.
+    actions: QueryState<(&'static Ledger, &'static mut AgentAction)>,
+    progress: QueryState<(&'static Turn, &'static Transcript, &'static Ledger)>,
 }
 
 impl Default for Simulator {
@@ -148,7 +151,10 @@ impl Simulator {
         );
         schedule.add_systems(begin_step.in_set(StepSet::Begin));
         schedule.add_systems(record_step.in_set(StepSet::Bookkeep));
-        Self { world: World::new(), schedule, installed: Vec::new() }
+        let mut world = World::new();
+        let actions = world.query();
+        let progress = world.query();
+        Self { world, schedule, installed: Vec::new(), actions, progress }
     }
 
     /// Starts an episode and returns its entity. The opening prompt is the first transcript entry.
@@ -173,7 +179,9 @@ impl Simulator {
         if let Some(mut transcript) = entity.get_mut::<Transcript>() {
             transcript.push(Entry::new(Speaker::Env, Kind::Prompt, prompt));
         }
-        entity.id()
+        let entity = entity.id();
+        self.progress.update_archetypes(&self.world);
+        entity
     }
 
     /// Queues an action for the next [`Simulator::run`].
@@ -181,13 +189,14 @@ impl Simulator {
     /// # Errors
     /// [`EngineError::EpisodeFinished`] when the episode has ended (it gets no further step).
     pub fn submit(&mut self, entity: Entity, action: Action) -> Result<(), EngineError> {
-        if self.world.get::<Ledger>(entity).is_none_or(|ledger| ledger.finished) {
-            return Err(EngineError::EpisodeFinished { episode: self.episode(entity).index });
+        match self.actions.get_mut(&mut self.world, entity) {
+            Ok((ledger, mut slot)) if !ledger.finished => {
+                slot.action = action;
+                slot.pending = true;
+                Ok(())
+            }
+            _ => Err(EngineError::EpisodeFinished { episode: self.episode(entity).index }),
         }
-        let mut slot = self.world.get_mut::<AgentAction>(entity).expect("episode entity has an AgentAction");
-        slot.action = action;
-        slot.pending = true;
-        Ok(())
     }
 
     /// Steps every episode that has a submitted action, in one schedule run.
@@ -219,16 +228,21 @@ impl Simulator {
         }
     }
 
+    /// Turn, transcript and ledger of a live episode, through the cached query.
+    fn progress(&self, entity: Entity) -> Option<(&Turn, &Transcript, &Ledger)> {
+        self.progress.get_manual(&self.world, entity).ok()
+    }
+
     pub fn transcript(&self, entity: Entity) -> &Transcript {
-        self.world.get::<Transcript>(entity).expect("episode entity has a transcript")
+        self.progress(entity).expect("entity is a live episode of this simulator").1
     }
 
     pub fn turns_taken(&self, entity: Entity) -> u32 {
-        self.world.get::<Turn>(entity).map_or(0, |turn| turn.taken)
+        self.progress(entity).map_or(0, |(turn, _, _)| turn.taken)
     }
 
     pub fn is_finished(&self, entity: Entity) -> bool {
-        self.world.get::<Ledger>(entity).is_none_or(|ledger| ledger.finished)
+        self.progress(entity).is_none_or(|(_, _, ledger)| ledger.finished)
     }
 
     /// The declared hidden state of a live episode.
@@ -247,10 +261,5 @@ impl Simulator {
         let ledger = entity_mut.get_mut::<Ledger>().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
         entity_mut.despawn();
         EpisodeRecord::new(kind.spec().id.clone(), episode, transcript, ledger, outcome, hidden)
-    }
-
-    /// Number of live episodes in the world.
-    pub fn live_episodes(&mut self) -> usize {
-        self.world.query::<&Episode>().iter(&self.world).count()
     }
 }

@@ -95,7 +95,7 @@ pub(crate) struct Lexicon {
     /// forms of at most 16 bytes (almost all), by the text otherwise.
     short_forms: FxHashMap<u128, Token>,
     long_forms: FxHashMap<Box<str>, Token>,
-    /// Rules by their first word, in priority order (file order of attribute, then phrase).
+    /// Rules by their first word, longest first, then in file order of their attribute.
     rules_by_first_word: Vec<Vec<PhraseRule>>,
     aliases: FxHashMap<Box<[WordId]>, ObjectId>,
     /// Words that end some alias: a question whose last word is none of them is no guess.
@@ -155,6 +155,11 @@ impl Lexicon {
         lexicon.rules_by_first_word = vec![Vec::new(); lexicon.vocabulary.len()];
         for rule in rules {
             lexicon.rules_by_first_word[rule.words[0] as usize].push(rule);
+        }
+        // Longest first, then file order: the first rule that fits at a position is the best
+        // one starting there.
+        for rules in &mut lexicon.rules_by_first_word {
+            rules.sort_by_key(|rule| (std::cmp::Reverse(rule.words.len()), rule.attribute));
         }
         Ok(lexicon)
     }
@@ -353,17 +358,22 @@ fn attribute_question(lexicon: &Lexicon, tokens: &[Token]) -> Question {
         if lexicon.negations.contains(&token.exact) {
             negated = !negated;
         }
+        let rest = &tokens[position + 1..];
         for form in token.forms() {
             for rule in &lexicon.rules_by_first_word[form as usize] {
-                let rest = &tokens[position + 1..];
-                let fits = rule.words.len() <= rest.len() + 1
-                    && rule.words[1..].iter().zip(rest).all(|(word, token)| token.is(*word));
                 let better = best.is_none_or(|b| {
                     rule.words.len() > b.words.len()
                         || (rule.words.len() == b.words.len() && rule.attribute < b.attribute)
                 });
-                if fits && better {
+                if !better {
+                    // The rest of this list is no longer and comes later in file order.
+                    break;
+                }
+                let fits = rule.words.len() <= rest.len() + 1
+                    && rule.words[1..].iter().zip(rest).all(|(word, token)| token.is(*word));
+                if fits {
                     best = Some(rule);
+                    break;
                 }
             }
         }
