@@ -15,7 +15,8 @@ pub struct BenchReport {
     pub single_env_steps_per_sec: f64,
     /// One thread, one world stepping `batch_size` episodes per schedule run.
     pub single_thread_steps_per_sec: f64,
-    /// `threads` worlds on as many threads, `batch_size` episodes each.
+    /// `threads` independent worlds on as many threads, `batch_size` episodes each (one env
+    /// worker per core, as a trainer would run them).
     pub batched_steps_per_sec: f64,
     pub batch_size: usize,
     pub threads: usize,
@@ -34,12 +35,24 @@ fn median(mut samples: Vec<f64>) -> f64 {
 
 fn steps_per_second(kind: &Arc<dyn EnvKind>, threads: usize, budget: Duration) -> anyhow::Result<f64> {
     let factory = agents::built_in("scripted", &kind.spec().id)?;
-    let mut episodes = 2 * BATCH_SIZE as u64 * threads as u64;
+    let mut episodes = 2 * BATCH_SIZE as u64;
     let mut samples = Vec::new();
     while samples.len() < REPETITIONS {
-        let plan = RunPlan { seed: 1, first_episode: 0, episodes, batch_size: BATCH_SIZE, threads };
         let started = Instant::now();
-        let steps = run_episodes(kind, &plan, factory.as_ref(), &mut |_| Ok(()))?;
+        // One independent world per thread, each dropping its records where they are made.
+        let steps = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads as u64)
+                .map(|thread| {
+                    let factory = &factory;
+                    scope.spawn(move || {
+                        let first_episode = thread * episodes;
+                        let plan = RunPlan { seed: 1, first_episode, episodes, batch_size: BATCH_SIZE, threads: 1 };
+                        run_episodes(kind, &plan, factory.as_ref(), &mut |_| Ok(()))
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|worker| worker.join().expect("bench worker panicked")).sum::<Result<u64, _>>()
+        })?;
         let elapsed = started.elapsed();
         if elapsed >= budget / REPETITIONS as u32 || episodes >= 1 << 26 {
             samples.push(steps as f64 / elapsed.as_secs_f64());
