@@ -82,27 +82,45 @@ fn manhattan(a: Square, b: Square) -> i32 {
     (a.file() as i32 - b.file() as i32).abs() + (a.rank() as i32 - b.rank() as i32).abs()
 }
 
+/// The number of squares of the box a rook or queen on `piece` confines a king on `king` to:
+/// the files and ranks on the king's side of the piece's file and rank.
+fn confinement(piece: Square, king: Square) -> i32 {
+    let side = |piece: i32, king: i32| if king < piece { piece } else if king > piece { 7 - piece } else { 8 };
+    side(piece.file() as i32, king.file() as i32) * side(piece.rank() as i32, king.rank() as i32)
+}
+
 /// Bonus for the side with material when the other has a bare king: drive that king to the
-/// rim and bring the own king close, which is what mating a lone king takes.
+/// rim, shrink the box the rooks and queens confine it to, and bring the own king close,
+/// which is how a lone king is mated.
 fn mop_up(board: &Board, strong: Color) -> i32 {
     let weak_king = board.king(!strong);
     let strong_king = board.king(strong);
-    24 * rim_distance(weak_king as usize) + 6 * (14 - manhattan(weak_king, strong_king))
+    let heavy = board.colored_pieces(strong, Piece::Rook) | board.colored_pieces(strong, Piece::Queen);
+    let box_size = heavy.into_iter().map(|square| confinement(square, weak_king)).min().unwrap_or(64);
+    let centre_manhattan = {
+        let file = weak_king.file() as i32;
+        let rank = weak_king.rank() as i32;
+        (if file < 4 { 3 - file } else { file - 4 }) + (if rank < 4 { 3 - rank } else { rank - 4 })
+    };
+    16 * centre_manhattan + 6 * (64 - box_size) + 8 * (14 - manhattan(weak_king, strong_king))
 }
 
-/// Static evaluation in centipawns from White's side.
+/// Static evaluation in centipawns from White's side. With a bare king on either side the
+/// kings' square bonuses are replaced by [`mop_up`].
 pub fn evaluate_for_white(board: &Board) -> i32 {
-    let mut score = 0;
-    for (index, piece) in Piece::ALL.iter().enumerate() {
-        for square in board.colored_pieces(Color::White, *piece) {
-            score += PIECE_VALUES[index] + BONUS[index][square as usize];
-        }
-        for square in board.colored_pieces(Color::Black, *piece) {
-            score -= PIECE_VALUES[index] + BONUS[index][square.flip_rank() as usize];
-        }
-    }
     let white_bare = board.colors(Color::White).len() == 1;
     let black_bare = board.colors(Color::Black).len() == 1;
+    let bare = white_bare || black_bare;
+    let mut score = 0;
+    for (index, piece) in Piece::ALL.iter().enumerate() {
+        let positional = !(bare && *piece == Piece::King);
+        for square in board.colored_pieces(Color::White, *piece) {
+            score += PIECE_VALUES[index] + if positional { BONUS[index][square as usize] } else { 0 };
+        }
+        for square in board.colored_pieces(Color::Black, *piece) {
+            score -= PIECE_VALUES[index] + if positional { BONUS[index][square.flip_rank() as usize] } else { 0 };
+        }
+    }
     if black_bare && !white_bare {
         score += mop_up(board, Color::White);
     } else if white_bare && !black_bare {
@@ -148,9 +166,13 @@ fn has_moves(board: &Board) -> bool {
 }
 
 /// Negamax with alpha-beta (fail-soft). Mates and stalemates are scored exactly; the
-/// fifty-move rule is a draw; repetitions are not seen (no history is kept).
-fn negamax(board: &Board, depth: u8, ply: i32, mut alpha: i32, beta: i32, nodes: &mut u64) -> i32 {
+/// fifty-move rule is a draw, and so is reaching a position of `seen` (sorted Zobrist hashes
+/// of positions the game already had): a cheap stand-in for repetition draws.
+fn negamax(board: &Board, depth: u8, ply: i32, mut alpha: i32, beta: i32, seen: &[u64], nodes: &mut u64) -> i32 {
     *nodes += 1;
+    if !seen.is_empty() && seen.binary_search(&board.hash()).is_ok() {
+        return 0;
+    }
     if depth == 0 {
         if !has_moves(board) {
             return if board.checkers().is_empty() { 0 } else { -MATE + ply };
@@ -169,7 +191,7 @@ fn negamax(board: &Board, depth: u8, ply: i32, mut alpha: i32, beta: i32, nodes:
     for mv in moves {
         let mut child = board.clone();
         child.play_unchecked(mv);
-        let score = -negamax(&child, depth - 1, ply + 1, -beta, -alpha, nodes);
+        let score = -negamax(&child, depth - 1, ply + 1, -beta, -alpha, seen, nodes);
         if score > best {
             best = score;
             if score > alpha {
@@ -199,6 +221,15 @@ pub struct SearchResult {
 /// `(best - 1, +inf)`, so a move that equals the best score gets its exact score and a worse
 /// one fails low: the set of best moves is exact, not an artefact of pruning.
 pub fn search(board: &Board, depth: u8) -> SearchResult {
+    search_avoiding(board, depth, &[])
+}
+
+/// [`search`], scoring every position of `seen` (Zobrist hashes, any order) as a draw, so a
+/// side that is winning steers away from repetitions.
+pub fn search_avoiding(board: &Board, depth: u8, seen: &[u64]) -> SearchResult {
+    let mut seen = seen.to_vec();
+    seen.sort_unstable();
+    seen.dedup();
     let depth = depth.max(1);
     let mut moves = legal_moves(board);
     order_moves(board, &mut moves);
@@ -208,7 +239,7 @@ pub fn search(board: &Board, depth: u8) -> SearchResult {
     for mv in moves {
         let mut child = board.clone();
         child.play_unchecked(mv);
-        let score = -negamax(&child, depth - 1, 1, -INFINITY, -(best - 1), &mut nodes);
+        let score = -negamax(&child, depth - 1, 1, -INFINITY, -(best - 1), &seen, &mut nodes);
         if score > best {
             best = score;
             best_moves.clear();
@@ -223,7 +254,12 @@ pub fn search(board: &Board, depth: u8) -> SearchResult {
 /// The engine's move: one of the best moves at `depth`, picked uniformly with `rng` (one
 /// draw, also when there is a single best move); `None` when there is no legal move.
 pub fn choose_move(board: &Board, depth: u8, rng: &mut impl Rng) -> Option<Move> {
-    let result = search(board, depth);
+    choose_move_avoiding(board, depth, &[], rng)
+}
+
+/// [`choose_move`] with [`search_avoiding`].
+pub fn choose_move_avoiding(board: &Board, depth: u8, seen: &[u64], rng: &mut impl Rng) -> Option<Move> {
+    let result = search_avoiding(board, depth, seen);
     if result.best_moves.is_empty() {
         return None;
     }
