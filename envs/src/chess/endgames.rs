@@ -185,11 +185,7 @@ impl Environment for ChessEndgames {
                 set[(episode.index % set.len() as u64) as usize].clone()
             }
         };
-        let prompt = game::opening(
-            "Chess endgame: Black has only a king. Checkmate it.",
-            &board,
-            config.render,
-        );
+        let prompt = game::opening("Chess endgame: Black has only a king. Checkmate it.", &board, config.render);
         entity.insert((
             EndgameEpisode,
             Game::new(board),

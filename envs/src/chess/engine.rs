@@ -85,7 +85,15 @@ fn manhattan(a: Square, b: Square) -> i32 {
 /// The number of squares of the box a rook or queen on `piece` confines a king on `king` to:
 /// the files and ranks on the king's side of the piece's file and rank.
 fn confinement(piece: Square, king: Square) -> i32 {
-    let side = |piece: i32, king: i32| if king < piece { piece } else if king > piece { 7 - piece } else { 8 };
+    let side = |piece: i32, king: i32| {
+        if king < piece {
+            piece
+        } else if king > piece {
+            7 - piece
+        } else {
+            8
+        }
+    };
     side(piece.file() as i32, king.file() as i32) * side(piece.rank() as i32, king.rank() as i32)
 }
 

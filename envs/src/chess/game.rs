@@ -345,7 +345,9 @@ pub fn render_position<M: Component>(
                 } else {
                     let _ = write!(out, "Move rejected: {error}.");
                 }
-                out.push_str(" The board is unchanged; answer with one legal move in SAN (e.g. Nf3) or UCI (e.g. g1f3).");
+                out.push_str(
+                    " The board is unchanged; answer with one legal move in SAN (e.g. Nf3) or UCI (e.g. g1f3).",
+                );
             }
             None => out.push_str("No move was read."),
         }
