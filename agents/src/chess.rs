@@ -93,12 +93,15 @@ impl CyclingMover {
 
     pub fn next_move(view: &AgentView<'_>) -> Action {
         let Some(board) = current_board(view) else { return Action::fixed(FALLBACK) };
-        let moves = engine::legal_moves(&board);
-        if moves.is_empty() {
+        let count = engine::count_legal_moves(&board);
+        if count == 0 {
             return Action::fixed(FALLBACK);
         }
-        let index = (view.episode.index + u64::from(view.turn)) as usize % moves.len();
-        Action::from(san(&board, moves[index]))
+        let index = (view.episode.index + u64::from(view.turn)) as usize % count;
+        match engine::nth_legal_move(&board, index) {
+            Some(mv) => Action::from(san(&board, mv)),
+            None => Action::fixed(FALLBACK),
+        }
     }
 }
 

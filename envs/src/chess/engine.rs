@@ -275,13 +275,39 @@ pub fn choose_move_avoiding(board: &Board, depth: u8, seen: &[u64], rng: &mut im
     Some(result.best_moves[pick])
 }
 
+/// The number of legal moves, without listing them.
+pub fn count_legal_moves(board: &Board) -> usize {
+    let mut count = 0;
+    board.generate_moves(|piece_moves| {
+        count += piece_moves.len();
+        false
+    });
+    count
+}
+
+/// Legal move number `index` in generation order (the order of [`legal_moves`]), without
+/// allocating; `None` when there are not that many.
+pub fn nth_legal_move(board: &Board, mut index: usize) -> Option<Move> {
+    let mut found = None;
+    board.generate_moves(|piece_moves| {
+        let len = piece_moves.len();
+        if index < len {
+            found = piece_moves.into_iter().nth(index);
+            return true;
+        }
+        index -= len;
+        false
+    });
+    found
+}
+
 /// A uniformly random legal move (one draw from `rng`); `None` when there is none.
 pub fn random_move(board: &Board, rng: &mut impl Rng) -> Option<Move> {
-    let moves = legal_moves(board);
-    if moves.is_empty() {
+    let count = count_legal_moves(board);
+    if count == 0 {
         return None;
     }
-    Some(moves[rng.random_range(0..moves.len())])
+    nth_legal_move(board, rng.random_range(0..count))
 }
 
 #[cfg(test)]
@@ -313,6 +339,17 @@ mod tests {
         let second = choose_move(&board, 2, &mut stream(9, "opponent"));
         assert_eq!(first, second);
         assert_eq!(search(&board, 3), search(&board, 3));
+    }
+
+    #[test]
+    fn indexed_moves_match_the_list() {
+        let board: Board = "r3k2r/pppq1ppp/2n2n2/3pp3/3PP3/2N2N2/PPPQ1PPP/R3K2R w KQkq - 0 1".parse().unwrap();
+        let moves = legal_moves(&board);
+        assert_eq!(count_legal_moves(&board), moves.len());
+        for (index, mv) in moves.iter().enumerate() {
+            assert_eq!(nth_legal_move(&board, index), Some(*mv));
+        }
+        assert_eq!(nth_legal_move(&board, moves.len()), None);
     }
 
     #[test]

@@ -230,11 +230,67 @@ pub struct Exchange {
     pub end: Option<GameEnd>,
 }
 
+/// Appends the FEN of `board` to `out`, exactly as cozy-chess's `Display` writes it (standard
+/// castling letters), without going through `core::fmt` for every square.
+pub fn write_fen(out: &mut String, board: &Board) {
+    use cozy_chess::{File, Rank, Square};
+    for (row, rank) in Rank::ALL.iter().rev().enumerate() {
+        if row > 0 {
+            out.push('/');
+        }
+        let mut empty = 0u8;
+        for file in File::ALL {
+            let square = Square::new(file, *rank);
+            match board.piece_on(square) {
+                Some(piece) => {
+                    if empty > 0 {
+                        out.push(char::from(b'0' + empty));
+                        empty = 0;
+                    }
+                    let symbol = char::from(piece);
+                    let white = board.colors(Color::White).has(square);
+                    out.push(if white { symbol.to_ascii_uppercase() } else { symbol });
+                }
+                None => empty += 1,
+            }
+        }
+        if empty > 0 {
+            out.push(char::from(b'0' + empty));
+        }
+    }
+    out.push_str(if board.side_to_move() == Color::White { " w " } else { " b " });
+    let mut castling = false;
+    for (color, king_side, queen_side) in [(Color::White, 'K', 'Q'), (Color::Black, 'k', 'q')] {
+        let rights = board.castle_rights(color);
+        if rights.short.is_some() {
+            out.push(king_side);
+            castling = true;
+        }
+        if rights.long.is_some() {
+            out.push(queen_side);
+            castling = true;
+        }
+    }
+    if !castling {
+        out.push('-');
+    }
+    out.push(' ');
+    match board.en_passant() {
+        Some(file) => {
+            let rank = if board.side_to_move() == Color::White { Rank::Sixth } else { Rank::Third };
+            let _ = write!(out, "{}", Square::new(file, rank));
+        }
+        None => out.push('-'),
+    }
+    let _ = write!(out, " {} {}", board.halfmove_clock(), board.fullmove_number());
+}
+
 /// Writes the board section of an observation.
 pub fn render_board(out: &mut String, board: &Board, render: Render) {
     match render {
         Render::Fen => {
-            let _ = write!(out, "FEN: {board}");
+            out.push_str("FEN: ");
+            write_fen(out, board);
         }
         Render::SpacedFen => {
             out.push_str("FEN: ");
@@ -261,7 +317,8 @@ pub fn render_board(out: &mut String, board: &Board, render: Render) {
                 }
                 out.push('\n');
             }
-            let _ = write!(out, "   a b c d e f g h\n{} to move.\nFEN: {board}", side_name(board.side_to_move()));
+            let _ = write!(out, "   a b c d e f g h\n{} to move.\nFEN: ", side_name(board.side_to_move()));
+            write_fen(out, board);
         }
     }
 }
@@ -390,7 +447,8 @@ pub fn add_game_systems<M: Component>(schedule: &mut Schedule) {
 /// The board an agent sees: the FEN from the last `FEN: ` line of an observation (default
 /// render mode). `None` when there is no such line or it does not parse.
 pub fn board_from_observation(text: &str) -> Option<Board> {
-    let line = text.lines().rev().find_map(|line| line.strip_prefix("FEN: "))?;
+    let start = text.rfind("FEN: ")? + "FEN: ".len();
+    let line = text[start..].lines().next()?;
     Board::from_fen(line.trim(), false).ok()
 }
 
@@ -479,6 +537,25 @@ mod tests {
         for (fen, expected) in cases {
             assert_eq!(insufficient_material(&fen.parse().unwrap()), expected, "{fen}");
         }
+    }
+
+    #[test]
+    fn fen_writer_matches_cozy_chess() {
+        let mut game = Game::new(Board::default());
+        let mut rng = sim_core::seed::stream(5, "fen-test");
+        for _ in 0..300 {
+            let mut fen = String::new();
+            write_fen(&mut fen, &game.board);
+            assert_eq!(fen, game.board.to_string());
+            match engine::random_move(&game.board, &mut rng) {
+                Some(mv) if game.play(mv).is_none() => {}
+                _ => game = Game::new(Board::default()),
+            }
+        }
+        let board: Board = "rnbqkbnr/ppp1p1pp/8/3pPp2/8/8/PPPP1PPP/RNBQKBNR w Kq f6 0 3".parse().unwrap();
+        let mut fen = String::new();
+        write_fen(&mut fen, &board);
+        assert_eq!(fen, board.to_string());
     }
 
     #[test]
