@@ -189,7 +189,7 @@ impl Environment for ChessEndgames {
         entity.insert((
             EndgameEpisode,
             Game::new(board),
-            Opponent { config: config.opponent, rng: stream(episode.seed, "opponent") },
+            Opponent::new(config.opponent, stream(episode.seed, "opponent")),
             Presentation { render: config.render },
             Exchange::default(),
         ));

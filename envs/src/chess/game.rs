@@ -36,6 +36,10 @@ pub enum OpponentConfig {
     /// The built-in engine ([`engine::search`]) at a fixed depth in half-moves (1 to 6);
     /// ties among best moves are broken with the episode's `opponent` stream.
     Engine { depth: u8 },
+    /// A `stockfish` binary over UCI (one process per episode), `go nodes N` per move. Only
+    /// valid where the binary is installed; should the process fail mid-game, Black's
+    /// remaining moves come from `Engine(depth: 2)`.
+    Stockfish { nodes: u32 },
 }
 
 impl OpponentConfig {
@@ -47,6 +51,10 @@ impl OpponentConfig {
         match self {
             Self::Engine { depth } if !(1..=6).contains(depth) => {
                 Err(format!("opponent: Engine(depth: {depth}) must have a depth from 1 to 6"))
+            }
+            Self::Stockfish { nodes: 0 } => Err("opponent: Stockfish(nodes: 0) must search at least one node".into()),
+            Self::Stockfish { .. } if super::stockfish::find_binary().is_none() => {
+                Err("opponent: Stockfish needs a `stockfish` binary on PATH or in /usr/games".into())
             }
             _ => Ok(()),
         }
@@ -198,18 +206,40 @@ impl Game {
 }
 
 /// Black's player and its random stream (`stream(episode.seed, "opponent")`).
-#[derive(Component, Debug, Clone)]
+#[derive(Component, Debug)]
 pub struct Opponent {
     pub config: OpponentConfig,
     pub rng: StreamRng,
+    /// The episode's Stockfish process, started on Black's first move (`Stockfish` only).
+    pub stockfish: Option<super::stockfish::Stockfish>,
 }
 
 impl Opponent {
+    pub fn new(config: OpponentConfig, rng: StreamRng) -> Self {
+        Self { config, rng, stockfish: None }
+    }
+
     /// Black's move in `board`; `None` only when Black has no legal move.
     pub fn reply(&mut self, board: &Board) -> Option<Move> {
         match self.config {
             OpponentConfig::Random => engine::random_move(board, &mut self.rng),
             OpponentConfig::Engine { depth } => engine::choose_move(board, depth, &mut self.rng),
+            OpponentConfig::Stockfish { nodes } => {
+                if engine::count_legal_moves(board) == 0 {
+                    return None;
+                }
+                if self.stockfish.is_none() {
+                    self.stockfish = super::stockfish::Stockfish::start().ok();
+                }
+                let answer = self.stockfish.as_mut().map(|process| process.best_move(board, nodes));
+                match answer {
+                    Some(Ok(mv)) => Some(mv),
+                    _ => {
+                        self.stockfish = None;
+                        engine::choose_move(board, 2, &mut self.rng)
+                    }
+                }
+            }
         }
     }
 }

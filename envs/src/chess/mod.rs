@@ -5,6 +5,7 @@
 pub mod endgames;
 pub mod engine;
 pub mod game;
+pub mod stockfish;
 
 use std::borrow::Cow;
 
@@ -75,7 +76,7 @@ impl Environment for Chess {
         entity.insert((
             ChessEpisode,
             Game::new(board),
-            Opponent { config: config.opponent, rng: stream(episode.seed, "opponent") },
+            Opponent::new(config.opponent, stream(episode.seed, "opponent")),
             Presentation { render: config.render },
             Exchange::default(),
         ));
