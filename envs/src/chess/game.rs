@@ -263,29 +263,36 @@ pub struct Exchange {
 /// Appends the FEN of `board` to `out`, exactly as cozy-chess's `Display` writes it (standard
 /// castling letters), without going through `core::fmt` for every square.
 pub fn write_fen(out: &mut String, board: &Board) {
-    use cozy_chess::{File, Rank, Square};
-    for (row, rank) in Rank::ALL.iter().rev().enumerate() {
-        if row > 0 {
-            out.push('/');
+    use cozy_chess::{Rank, Square};
+    // One symbol per square, filled from the twelve piece bitboards.
+    let mut symbols = [0u8; 64];
+    for piece in Piece::ALL {
+        let symbol = char::from(piece) as u8;
+        for square in board.colored_pieces(Color::White, piece) {
+            symbols[square as usize] = symbol.to_ascii_uppercase();
         }
+        for square in board.colored_pieces(Color::Black, piece) {
+            symbols[square as usize] = symbol;
+        }
+    }
+    for rank in (0..8).rev() {
         let mut empty = 0u8;
-        for file in File::ALL {
-            let square = Square::new(file, *rank);
-            match board.piece_on(square) {
-                Some(piece) => {
-                    if empty > 0 {
-                        out.push(char::from(b'0' + empty));
-                        empty = 0;
-                    }
-                    let symbol = char::from(piece);
-                    let white = board.colors(Color::White).has(square);
-                    out.push(if white { symbol.to_ascii_uppercase() } else { symbol });
-                }
-                None => empty += 1,
+        for &symbol in &symbols[rank * 8..rank * 8 + 8] {
+            if symbol == 0 {
+                empty += 1;
+                continue;
             }
+            if empty > 0 {
+                out.push(char::from(b'0' + empty));
+                empty = 0;
+            }
+            out.push(char::from(symbol));
         }
         if empty > 0 {
             out.push(char::from(b'0' + empty));
+        }
+        if rank > 0 {
+            out.push('/');
         }
     }
     out.push_str(if board.side_to_move() == Color::White { " w " } else { " b " });
