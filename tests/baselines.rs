@@ -53,3 +53,88 @@ fn expert_wins_every_object() {
     .unwrap();
     assert!(lost.is_empty(), "the expert cannot single out: {lost:?}");
 }
+
+fn play_chess(env: &str, config: &str, agent: &str, episodes: u64, seed: u64) -> (EpisodeStats, u64) {
+    let kind = envs::registry().make(env, Some(config)).unwrap();
+    let factory = agents::built_in(agent, env).unwrap();
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 16, threads: 2 };
+    let mut stats = EpisodeStats::default();
+    let mut white_mated = 0;
+    run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
+        stats.add(r.episode_return, r.turns, r.success, r.truncated, r.invalid_actions);
+        white_mated += u64::from(r.rewards.last().is_some_and(|last| *last == -1.0) && r.terminated);
+        Ok(())
+    })
+    .unwrap();
+    (stats, white_mated)
+}
+
+#[test]
+fn chess_endgame_expert_mates_the_evaluation_positions_and_random_does_not() {
+    // A quarter of the shipped positions (every material type) keeps the test fast; the
+    // docs give the full set from a release run.
+    let config = "(positions: EvaluationSet)";
+    let (expert, _) = play_chess("chess_endgames-v0", config, "expert", 60, 0);
+    assert!(expert.success_rate() >= 0.9, "expert win rate {}", expert.success_rate());
+    assert_eq!(expert.invalid_actions, 0);
+    let (random, _) = play_chess("chess_endgames-v0", config, "random", 200, 0);
+    assert!(random.success_rate() <= 0.05, "random win rate {}", random.success_rate());
+    assert_eq!(random.invalid_actions, 0);
+}
+
+#[test]
+fn chess_random_mover_loses_to_the_default_engine() {
+    let (random, mated) = play_chess("chess-v0", "()", "random", 40, 0);
+    assert_eq!(random.invalid_actions, 0);
+    assert!(random.success_rate() <= 0.05, "random win rate {}", random.success_rate());
+    assert!(mated >= 30, "the depth-2 engine mated the random mover only {mated} times in 40");
+}
+
+/// Win, draw, loss and illegal-move rates of the chess baselines, for the docs pages:
+/// `cargo test --release -p gym-tests --test baselines -- --ignored --nocapture chess_figures`.
+#[test]
+#[ignore = "minutes in a dev build; run in release for the docs"]
+fn chess_figures() {
+    let runs = [
+        ("chess-v0", "()", "random", 1000),
+        ("chess-v0", "()", "scripted", 1000),
+        ("chess-v0", "()", "expert", 200),
+        ("chess-v0", "(opponent: Engine(depth: 3))", "expert", 100),
+        ("chess-v0", "(opponent: Random)", "random", 1000),
+        ("chess_endgames-v0", "(positions: EvaluationSet)", "expert", 200),
+        ("chess_endgames-v0", "(positions: EvaluationSet)", "random", 200),
+        ("chess_endgames-v0", "()", "expert", 1000),
+        ("chess_endgames-v0", "()", "random", 1000),
+    ];
+    println!(
+        "| env | config | agent | episodes | win | draw | loss | illegal moves | mean return | mean turns | score |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (env, config, agent, episodes) in runs {
+        let kind = envs::registry().make(env, Some(config)).unwrap();
+        let factory = agents::built_in(agent, env).unwrap();
+        let plan = RunPlan { seed: 0, first_episode: 0, episodes, batch_size: 16, threads: 2 };
+        let mut stats = EpisodeStats::default();
+        let (mut wins, mut losses) = (0u64, 0u64);
+        run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
+            stats.add(r.episode_return, r.turns, r.success, r.truncated, r.invalid_actions);
+            wins += u64::from(r.success);
+            losses += u64::from(r.terminated && !r.success && r.rewards.last() == Some(&-1.0));
+            Ok(())
+        })
+        .unwrap();
+        let n = episodes as f64;
+        let turns: f64 = stats.mean_turns() * n;
+        let anchors = kind.spec().score_anchors.unwrap();
+        println!(
+            "| `{env}` | `{config}` | {agent} | {episodes} | {:.3} | {:.3} | {:.3} | {:.4} | {:.3} | {:.1} | {:.1} |",
+            wins as f64 / n,
+            (episodes - wins - losses) as f64 / n,
+            losses as f64 / n,
+            stats.invalid_actions as f64 / turns,
+            stats.mean_return(),
+            stats.mean_turns(),
+            anchors.normalize(stats.mean_return()),
+        );
+    }
+}

@@ -65,3 +65,20 @@ fn twenty_questions_random() {
 fn twenty_questions_scripted_free_form() {
     check("twenty_questions-v0", "scripted", 0, 2);
 }
+
+#[test]
+fn chess_random_and_scripted() {
+    check("chess-v0", "random", 0, 2);
+    check("chess-v0", "scripted", 0, 1);
+}
+
+#[test]
+fn chess_expert() {
+    check("chess-v0", "expert", 0, 1);
+}
+
+#[test]
+fn chess_endgames_expert_and_random() {
+    check("chess_endgames-v0", "expert", 0, 3);
+    check("chess_endgames-v0", "random", 0, 2);
+}

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod chess;
 pub mod stdio;
 pub mod twenty_questions;
 
@@ -23,6 +24,7 @@ pub struct UnknownAgent {
 pub fn agent_names(env_id: &str) -> &'static [&'static str] {
     match env_id {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
+        "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
         _ => &[],
     }
 }
@@ -38,6 +40,9 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         }
         ("twenty_questions-v0", "random") => Some(Box::new(|| Box::new(twenty_questions::RandomQuestioner::new()))),
         ("twenty_questions-v0", "scripted") => Some(Box::new(|| Box::new(twenty_questions::CyclingQuestioner::new()))),
+        ("chess-v0" | "chess_endgames-v0", "expert") => Some(Box::new(|| Box::new(chess::EngineExpert::new()))),
+        ("chess-v0" | "chess_endgames-v0", "random") => Some(Box::new(|| Box::new(chess::RandomMover::new()))),
+        ("chess-v0" | "chess_endgames-v0", "scripted") => Some(Box::new(|| Box::new(chess::CyclingMover::new()))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

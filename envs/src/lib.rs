@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod chess;
 pub mod twenty_questions;
 
 use sim_core::Registry;
@@ -8,5 +9,7 @@ use sim_core::Registry;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register::<twenty_questions::TwentyQuestions>();
+    registry.register::<chess::Chess>();
+    registry.register::<chess::endgames::ChessEndgames>();
     registry
 }

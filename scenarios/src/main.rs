@@ -5,6 +5,7 @@
 //! scenarios path/to/experiment.ron      run a file
 //! scenarios list                        every shipped scenario and its env id
 //! scenarios bench twenty_questions-v0   env steps/s as one JSON line
+//! scenarios bench chess-v0 --config "(opponent: Random)"   the same with an env config (RON)
 //! ```
 
 mod bench;
@@ -47,6 +48,9 @@ struct Cli {
     /// Run folder for trajectories.jsonl and summary.json (overrides the file).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With `bench`: the env config as RON, e.g. `(opponent: Random)` (default: the env's default).
+    #[arg(long)]
+    config: Option<String>,
     /// With `bench`: seconds to spend measuring.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
@@ -88,7 +92,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         "list" => return list(),
         "bench" => {
             let id = cli.env.as_deref().ok_or_else(|| anyhow::anyhow!("usage: scenarios bench <env-id>"))?;
-            let kind = registry.make(id, None)?;
+            let kind = registry.make(id, cli.config.as_deref())?;
             let report = bench::bench(&kind, cli.seconds)?;
             println!("{}", serde_json::to_string(&report)?);
             return Ok(());

@@ -1,0 +1,244 @@
+//! `chess_endgames-v0`: LMRL-Gym's endgames. White has K+Q, K+R, K+Q+R or K+R+R against a
+//! lone black king and must mate within the move cap. See `docs/envs/chess_endgames.md`.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use cozy_chess::{Board, BoardBuilder, Color, Piece, Square};
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+use sim_core::prelude::*;
+use sim_core::seed::{StreamRng, stream};
+
+use super::game::{self, Exchange, Game, Opponent, OpponentConfig, Presentation, Render};
+
+/// White's pieces besides the king.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Material {
+    Queen,
+    Rook,
+    QueenRook,
+    RookRook,
+}
+
+impl Material {
+    pub const ALL: [Self; 4] = [Self::Queen, Self::Rook, Self::QueenRook, Self::RookRook];
+
+    pub fn pieces(self) -> &'static [Piece] {
+        match self {
+            Self::Queen => &[Piece::Queen],
+            Self::Rook => &[Piece::Rook],
+            Self::QueenRook => &[Piece::Queen, Piece::Rook],
+            Self::RookRook => &[Piece::Rook, Piece::Rook],
+        }
+    }
+}
+
+/// Where the start positions come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PositionSource {
+    /// A fresh position per episode from the episode's `position` stream, material uniform.
+    #[default]
+    Generated,
+    /// Position `episode index mod N` of the shipped evaluation set
+    /// (`envs/src/chess/endgame_positions.txt`).
+    EvaluationSet,
+}
+
+/// The env's section of a scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EndgamesConfig {
+    pub positions: PositionSource,
+    pub render: Render,
+    /// Black's player (only a king to move, so strength matters little).
+    pub opponent: OpponentConfig,
+    /// Agent moves per episode, illegal ones included. 100 leaves room for the longest
+    /// K+R mates (at most 16 moves with best play) many times over, and for the fifty-move rule
+    /// to end an aimless game first; reaching the cap truncates the episode (a draw, 0).
+    pub max_moves: u32,
+}
+
+impl Default for EndgamesConfig {
+    fn default() -> Self {
+        Self {
+            positions: PositionSource::Generated,
+            render: Render::Fen,
+            opponent: OpponentConfig::Engine { depth: 2 },
+            max_moves: 100,
+        }
+    }
+}
+
+/// Marker of a `chess_endgames-v0` episode.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct EndgameEpisode;
+
+/// LMRL-Gym's anchors: −1, the dataset average 0.586, a win (+1).
+pub const SCORE_ANCHORS: ScoreAnchors = ScoreAnchors { min: -1.0, average: 0.586, max: 1.0 };
+
+fn kings_touch(a: Square, b: Square) -> bool {
+    (a.file() as i32 - b.file() as i32).abs() <= 1 && (a.rank() as i32 - b.rank() as i32).abs() <= 1
+}
+
+fn mate_in_one(board: &Board) -> bool {
+    super::engine::legal_moves(board).into_iter().any(|mv| {
+        let mut after = board.clone();
+        after.play_unchecked(mv);
+        !after.checkers().is_empty() && !after.generate_moves(|_| true)
+    })
+}
+
+/// A random start position with `material`: White to move, legal (kings apart, Black not in
+/// check), the game not over, and no mate in one. Squares are drawn from `rng` until a
+/// placement qualifies.
+pub fn generate_position(material: Material, rng: &mut impl Rng) -> Board {
+    loop {
+        let mut builder = BoardBuilder::empty();
+        let mut placed: Vec<Square> = Vec::with_capacity(4);
+        let mut pieces = vec![(Piece::King, Color::White), (Piece::King, Color::Black)];
+        pieces.extend(material.pieces().iter().map(|piece| (*piece, Color::White)));
+        for (piece, color) in pieces {
+            let square = loop {
+                let square = Square::index(rng.random_range(0..64));
+                if !placed.contains(&square) {
+                    break square;
+                }
+            };
+            placed.push(square);
+            *builder.square_mut(square) = Some((piece, color));
+        }
+        if kings_touch(placed[0], placed[1]) {
+            continue;
+        }
+        let Ok(board) = builder.build() else { continue };
+        let game = Game::new(board.clone());
+        if game.ending().is_none() && !mate_in_one(&board) {
+            return board;
+        }
+    }
+}
+
+/// The seed of the shipped evaluation set.
+pub const EVALUATION_SEED: u64 = 2024;
+/// Positions in the shipped evaluation set: 50 of each material.
+pub const EVALUATION_SIZE: usize = 200;
+
+/// Regenerates the evaluation set: position `i` has material `Material::ALL[i % 4]`, all
+/// drawn from `stream(EVALUATION_SEED, "endgame-evaluation")`. One FEN per line.
+pub fn generate_evaluation_set() -> String {
+    let mut rng: StreamRng = stream(EVALUATION_SEED, "endgame-evaluation");
+    let mut out = String::new();
+    for index in 0..EVALUATION_SIZE {
+        let board = generate_position(Material::ALL[index % Material::ALL.len()], &mut rng);
+        out.push_str(&board.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// The shipped evaluation positions, parsed once.
+pub fn evaluation_set() -> &'static [Board] {
+    static POSITIONS: OnceLock<Vec<Board>> = OnceLock::new();
+    POSITIONS.get_or_init(|| {
+        include_str!("endgame_positions.txt")
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| Board::from_fen(line.trim(), false).expect("the shipped endgame positions parse"))
+            .collect()
+    })
+}
+
+/// The env type registered as `chess_endgames-v0`.
+pub struct ChessEndgames;
+
+impl Environment for ChessEndgames {
+    type Config = EndgamesConfig;
+    const ID: &'static str = "chess_endgames-v0";
+
+    fn spec(config: &Self::Config) -> EnvSpec {
+        EnvSpec {
+            id: Self::ID.to_owned(),
+            max_turns: config.max_moves,
+            reward_range: (-1.0, 1.0),
+            score_anchors: Some(SCORE_ANCHORS),
+            description: "Mate a lone king with K+Q, K+R, K+Q+R or K+R+R (LMRL-Gym Chess Endgames)".to_owned(),
+        }
+    }
+
+    fn validate(config: &Self::Config) -> Result<(), String> {
+        if config.max_moves == 0 {
+            return Err("chess_endgames: max_moves must be at least 1".into());
+        }
+        config.opponent.validate()
+    }
+
+    fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
+        let board = match config.positions {
+            PositionSource::Generated => {
+                let mut rng = stream(episode.seed, "position");
+                let material = Material::ALL[rng.random_range(0..Material::ALL.len())];
+                generate_position(material, &mut rng)
+            }
+            PositionSource::EvaluationSet => {
+                let set = evaluation_set();
+                set[(episode.index % set.len() as u64) as usize].clone()
+            }
+        };
+        let prompt = game::opening("Chess endgame: Black has only a king. Checkmate it.", &board, config.render);
+        entity.insert((
+            EndgameEpisode,
+            Game::new(board),
+            Opponent::new(config.opponent, stream(episode.seed, "opponent")),
+            Presentation { render: config.render },
+            Exchange::default(),
+        ));
+        Cow::Owned(prompt)
+    }
+
+    fn add_systems(schedule: &mut Schedule) {
+        game::add_game_systems::<EndgameEpisode>(schedule);
+    }
+
+    fn hidden_state(_entity: EntityRef) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn sample_actions(_config: &Self::Config) -> Vec<String> {
+        ["Qd1", "Qh5", "Rd1", "Ra8", "Kf2", "Ke2", "Qg7", "Rb7", "a1a8", "d1d8", "Kg1", "Qe6"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_evaluation_set_is_what_the_generator_makes() {
+        let generated = generate_evaluation_set();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/chess/endgame_positions.txt");
+        if std::env::var_os("UPDATE_ENDGAME_POSITIONS").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        assert_eq!(include_str!("endgame_positions.txt"), generated, "rerun with UPDATE_ENDGAME_POSITIONS=1");
+        assert_eq!(evaluation_set().len(), EVALUATION_SIZE);
+    }
+
+    #[test]
+    fn generated_positions_are_playable() {
+        for seed in 0..200 {
+            let mut rng = stream(seed, "position");
+            let material = Material::ALL[seed as usize % 4];
+            let board = generate_position(material, &mut rng);
+            assert_eq!(board.side_to_move(), Color::White);
+            assert!(board.checkers().is_empty());
+            assert_eq!(board.colors(Color::Black).len(), 1_u32);
+            assert_eq!(board.colors(Color::White).len() as usize, 1 + material.pieces().len());
+            assert!(Game::new(board.clone()).ending().is_none());
+            assert!(!mate_in_one(&board));
+        }
+    }
+}
