@@ -10,7 +10,7 @@ fn play(agent: &str, episodes: u64, seed: u64) -> EpisodeStats {
     let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2 };
     let mut stats = EpisodeStats::default();
     run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
-        stats.add(r.episode_return, r.turns, r.success, r.truncated, r.invalid_actions);
+        stats.add(&r);
         Ok(())
     })
     .unwrap();
@@ -61,7 +61,7 @@ fn play_chess(env: &str, config: &str, agent: &str, episodes: u64, seed: u64) ->
     let mut stats = EpisodeStats::default();
     let mut white_mated = 0;
     run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
-        stats.add(r.episode_return, r.turns, r.success, r.truncated, r.invalid_actions);
+        stats.add(&r);
         white_mated += u64::from(r.rewards.last().is_some_and(|last| *last == -1.0) && r.terminated);
         Ok(())
     })
@@ -117,7 +117,7 @@ fn chess_figures() {
         let mut stats = EpisodeStats::default();
         let (mut wins, mut losses) = (0u64, 0u64);
         run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
-            stats.add(r.episode_return, r.turns, r.success, r.truncated, r.invalid_actions);
+            stats.add(&r);
             wins += u64::from(r.success);
             losses += u64::from(r.terminated && !r.success && r.rewards.last() == Some(&-1.0));
             Ok(())

@@ -1,16 +1,34 @@
-//! The conformance checker, run for every registered env with its default config.
+//! The conformance checker, run for every registered env with its default config (a test
+//! fails if an env is registered without being listed here).
 
 use sim_core::conformance::{ConformanceOptions, check_env};
 
-#[test]
-fn every_registered_env_conforms() {
-    let registry = envs::registry();
-    let ids: Vec<&str> = registry.ids().collect();
-    assert!(ids.contains(&"twenty_questions-v0"));
-    for id in ids {
-        let kind = registry.make(id, None).unwrap();
-        check_env(&kind, &ConformanceOptions::default()).unwrap_or_else(|error| panic!("{id}: {error}"));
-    }
+/// One test per env, so they run in parallel and a failure names its env.
+macro_rules! conformance_tests {
+    ($($test:ident => $id:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                let kind = envs::registry().make($id, None).unwrap();
+                check_env(&kind, &ConformanceOptions::default()).unwrap_or_else(|error| panic!("{}: {error}", $id));
+            }
+        )*
+
+        /// Every registered env has its test above.
+        #[test]
+        fn every_registered_env_is_checked() {
+            let checked = [$($id),*];
+            for id in envs::registry().ids() {
+                assert!(checked.contains(&id), "no conformance test for {id}: add it to conformance_tests!");
+            }
+        }
+    };
+}
+
+conformance_tests! {
+    twenty_questions_conforms => "twenty_questions-v0",
+    chess_conforms => "chess-v0",
+    chess_endgames_conforms => "chess_endgames-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

@@ -55,6 +55,9 @@ fn main_job_writes_trajectories_and_summary() {
         assert!(summary.get(field).is_some(), "summary.json lacks {field}");
     }
     assert_eq!(summary["episodes"], 40);
+    let win_rate = summary["endings"]["win"].as_f64().unwrap();
+    assert_eq!(win_rate, summary["success_rate"].as_f64().unwrap(), "every success of the expert is a win ending");
+    assert_eq!(summary["invalid_action_rate"], 0.0);
     assert_eq!(summary["env"], "twenty_questions-v0");
     let lines = std::fs::read_to_string(dir.path().join("trajectories.jsonl")).unwrap();
     let records: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -62,6 +65,7 @@ fn main_job_writes_trajectories_and_summary() {
     for (index, record) in records.iter().enumerate() {
         assert_eq!(record["episode"], index as u64, "episodes are written in index order");
         assert_eq!(record["schema"], "sim-core.trajectory/1");
+        assert!(matches!(record["ending"].as_str(), Some("win" | "out_of_questions")), "{}", record["ending"]);
     }
     let steps: u64 = records.iter().map(|r| r["turns"].as_u64().unwrap()).sum();
     assert_eq!(summary["env_steps"], steps);

@@ -32,6 +32,11 @@ pub struct Summary {
     pub mean_turns: f64,
     pub normalized_score: Option<f64>,
     pub invalid_actions: u64,
+    /// Invalid actions per agent action.
+    pub invalid_action_rate: f64,
+    /// Share of episodes per ending (the env's labels, e.g. `win`, `draw`, `loss`, plus
+    /// `truncated`), in name order.
+    pub endings: std::collections::BTreeMap<String, f64>,
     pub env_steps: u64,
     pub wall_seconds: f64,
     pub env_steps_per_second: f64,
@@ -78,7 +83,7 @@ pub fn run(mut scenario: Scenario) -> anyhow::Result<Summary> {
     let mut stats = EpisodeStats::default();
     let started = Instant::now();
     let result = run_episodes(&scenario.env, &plan, factory.as_ref(), &mut |record| {
-        stats.add(record.episode_return, record.turns, record.success, record.truncated, record.invalid_actions);
+        stats.add(&record);
         writer.push(record)?;
         progress.inc(1);
         Ok(())
@@ -108,6 +113,8 @@ pub fn run(mut scenario: Scenario) -> anyhow::Result<Summary> {
         mean_turns: stats.mean_turns(),
         normalized_score: spec.score_anchors.map(|anchors| anchors.normalize(stats.mean_return())),
         invalid_actions: stats.invalid_actions,
+        invalid_action_rate: stats.invalid_action_rate(),
+        endings: stats.ending_rates(),
         env_steps,
         wall_seconds,
         env_steps_per_second: env_steps as f64 / wall_seconds.max(1e-9),
@@ -121,6 +128,8 @@ pub fn run(mut scenario: Scenario) -> anyhow::Result<Summary> {
 /// The table printed at the end of a run.
 pub fn table(summary: &Summary) -> String {
     let score = summary.normalized_score.map_or_else(|| "n/a".to_owned(), |s| format!("{s:.1}"));
+    let endings =
+        summary.endings.iter().map(|(ending, rate)| format!("{ending} {rate:.3}")).collect::<Vec<_>>().join(", ");
     let rows = [
         ("scenario", summary.scenario.clone()),
         ("env", summary.env.clone()),
@@ -131,7 +140,8 @@ pub fn table(summary: &Summary) -> String {
         ("mean return", format!("{:.3}", summary.mean_return)),
         ("mean turns", format!("{:.2}", summary.mean_turns)),
         ("normalized score", score),
-        ("invalid actions", summary.invalid_actions.to_string()),
+        ("invalid actions", format!("{} ({:.3} per action)", summary.invalid_actions, summary.invalid_action_rate)),
+        ("endings", endings),
         ("env steps", summary.env_steps.to_string()),
         ("env steps/s", format!("{:.0}", summary.env_steps_per_second)),
     ];

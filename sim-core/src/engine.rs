@@ -67,8 +67,9 @@ impl Reply {
     }
 }
 
-/// The step's reward and end flags. Env systems set `reward`, `terminated`, `success` and
-/// `invalid_action`; the engine sets `truncated`.
+/// The step's reward and end flags. Env systems set `reward`, `terminated`, `success`,
+/// `invalid_action` and, when they terminate an episode, its `ending`; the engine sets
+/// `truncated`.
 #[derive(Component, Debug, Default, Clone, Copy)]
 pub struct Outcome {
     pub reward: f64,
@@ -76,6 +77,10 @@ pub struct Outcome {
     pub truncated: bool,
     pub success: bool,
     pub invalid_action: bool,
+    /// How a terminated episode ended, in the env's words (`"win"`, `"draw"`, `"user_left"`):
+    /// the runner reports the rate of each ending. Unset, a terminated episode's ending is
+    /// `"terminated"`; a truncated one's is always `"truncated"`.
+    pub ending: Option<&'static str>,
 }
 
 /// Turn counter and cap of an episode.

@@ -1,6 +1,10 @@
 //! LMRL-Gym score normalisation and episode statistics.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::record::EpisodeRecord;
 
 /// The three returns the piecewise-linear LMRL-Gym score is anchored on.
 ///
@@ -39,16 +43,29 @@ pub struct EpisodeStats {
     pub total_turns: u64,
     pub invalid_actions: u64,
     pub truncated: u64,
+    /// Episodes per ending (`EpisodeRecord::ending`), in name order.
+    pub endings: BTreeMap<String, u64>,
 }
 
 impl EpisodeStats {
-    pub fn add(&mut self, episode_return: f64, turns: u32, success: bool, truncated: bool, invalid_actions: u32) {
+    pub fn add(&mut self, record: &EpisodeRecord) {
         self.episodes += 1;
-        self.successes += u64::from(success);
-        self.total_return += episode_return;
-        self.total_turns += u64::from(turns);
-        self.invalid_actions += u64::from(invalid_actions);
-        self.truncated += u64::from(truncated);
+        self.successes += u64::from(record.success);
+        self.total_return += record.episode_return;
+        self.total_turns += u64::from(record.turns);
+        self.invalid_actions += u64::from(record.invalid_actions);
+        self.truncated += u64::from(record.truncated);
+        *self.endings.entry(record.ending.clone()).or_default() += 1;
+    }
+
+    /// The share of episodes that ended each way.
+    pub fn ending_rates(&self) -> BTreeMap<String, f64> {
+        self.endings.iter().map(|(ending, count)| (ending.clone(), self.per_episode(*count as f64))).collect()
+    }
+
+    /// Invalid actions per agent action.
+    pub fn invalid_action_rate(&self) -> f64 {
+        if self.total_turns == 0 { 0.0 } else { self.invalid_actions as f64 / self.total_turns as f64 }
     }
 
     fn per_episode(&self, total: f64) -> f64 {

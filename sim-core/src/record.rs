@@ -28,6 +28,9 @@ pub struct EpisodeRecord {
     pub success: bool,
     pub terminated: bool,
     pub truncated: bool,
+    /// How the episode ended: the env's label (see [`crate::Outcome::ending`]), or
+    /// `"terminated"` / `"truncated"`.
+    pub ending: String,
     pub invalid_actions: u32,
     /// Reward of each agent action, in order.
     pub rewards: Vec<f64>,
@@ -46,6 +49,12 @@ impl EpisodeRecord {
         hidden: Vec<String>,
     ) -> Self {
         let finished = ledger.finished;
+        let ending = match (finished, outcome.truncated, outcome.ending) {
+            (false, _, _) => "unfinished",
+            (true, true, _) => "truncated",
+            (true, false, Some(label)) => label,
+            (true, false, None) => "terminated",
+        };
         Self {
             schema: TRAJECTORY_SCHEMA.to_owned(),
             env,
@@ -56,6 +65,7 @@ impl EpisodeRecord {
             success: finished && outcome.success,
             terminated: finished && outcome.terminated,
             truncated: finished && outcome.truncated,
+            ending: ending.to_owned(),
             invalid_actions: ledger.invalid_actions,
             rewards: ledger.rewards,
             transcript,

@@ -150,6 +150,12 @@ fn turn_cap_truncates_and_no_step_after_end() {
     assert!(!steps[1].done());
     assert!(steps[2].truncated && !steps[2].terminated);
     assert!(matches!(env.try_step("5".into()), Err(EngineError::EpisodeFinished { .. })));
+    let episode = Episode { index: 0, seed: sim_core::seed::episode_seed(1, 0) };
+    let record = sim_core::replay(guess_number(3).as_ref(), episode, &["junk".into(), "junk".into(), "junk".into()]);
+    assert_eq!((record.ending.as_str(), record.turns, record.episode_return), ("truncated", 3, -3.0));
+    let unlabelled =
+        sim_core::replay(guess_number(9).as_ref(), episode, &(1..=9).map(|n| n.to_string()).collect::<Vec<_>>());
+    assert_eq!(unlabelled.ending, "terminated", "an env that sets no ending gets the generic one");
 }
 
 #[test]

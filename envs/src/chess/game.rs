@@ -468,6 +468,11 @@ pub fn score_move<M: Component>(mut episodes: Query<(&AgentAction, &Exchange, &m
         };
         outcome.success = exchange.end == Some(GameEnd::Checkmate { winner: Color::White });
         outcome.terminated = exchange.end.is_some();
+        outcome.ending = exchange.end.map(|end| match end {
+            GameEnd::Checkmate { winner: Color::White } => "win",
+            GameEnd::Checkmate { winner: Color::Black } => "loss",
+            _ => "draw",
+        });
     }
 }
 

@@ -228,5 +228,6 @@ fn score_question(
         outcome.invalid_action = matches!(exchange.verdict, Verdict::Invalid(_));
         // `Turn::taken` counts the questions before this one.
         outcome.terminated = correct || turn.taken + 1 >= rules.max_questions;
+        outcome.ending = outcome.terminated.then_some(if correct { "win" } else { "out_of_questions" });
     }
 }
