@@ -6,11 +6,13 @@
 //! scenarios list                        every shipped scenario and its env id
 //! scenarios bench twenty_questions-v0   env steps/s as one JSON line
 //! scenarios bench chess-v0 --config "(opponent: Random)"   the same with an env config (RON)
+//! scenarios serve --addr 127.0.0.1:8765 envs over HTTP and WebSocket (docs/server.md)
 //! ```
 
 mod bench;
 mod run;
 mod scenario;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +28,7 @@ use crate::scenario::ScenarioError;
     about = "Run a gym scenario: `scenarios <name | file.ron>`, `scenarios list`, `scenarios bench <env-id>`"
 )]
 struct Cli {
-    /// A scenario name (a file in scenarios/), a path to a .ron file, `list` or `bench`.
+    /// A scenario name (a file in scenarios/), a path to a .ron file, `list`, `bench` or `serve`.
     target: String,
     /// With `bench`: the env id to measure.
     env: Option<String>,
@@ -54,6 +56,37 @@ struct Cli {
     /// With `bench`: seconds to spend measuring.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
+    /// With `serve`: the address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    addr: std::net::SocketAddr,
+    /// With `serve`: the largest request body or WebSocket message, in bytes.
+    #[arg(long, default_value_t = serve::Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// With `serve`: the most slots in one batch.
+    #[arg(long, default_value_t = serve::Limits::default().max_batch_size)]
+    max_batch_size: usize,
+    /// With `serve`: the most slots in all live batches together.
+    #[arg(long, default_value_t = serve::Limits::default().max_server_episodes)]
+    max_server_episodes: usize,
+    /// With `serve`: seconds without a request after which a batch is closed.
+    #[arg(long, default_value_t = serve::Limits::default().idle_timeout.as_secs_f64())]
+    idle_timeout: f64,
+}
+
+fn serve(cli: &Cli, registry: sim_core::Registry) -> anyhow::Result<()> {
+    let idle_timeout = std::time::Duration::try_from_secs_f64(cli.idle_timeout)
+        .ok()
+        .filter(|timeout| !timeout.is_zero())
+        .ok_or_else(|| anyhow::anyhow!("--idle-timeout must be a positive number of seconds"))?;
+    let limits = serve::Limits {
+        max_body_bytes: cli.max_body_bytes,
+        max_batch_size: cli.max_batch_size,
+        max_server_episodes: cli.max_server_episodes,
+        idle_timeout,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve::serve(cli.addr, registry, limits))?;
+    Ok(())
 }
 
 fn list() -> anyhow::Result<()> {
@@ -90,6 +123,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     let registry = envs::registry();
     match cli.target.as_str() {
         "list" => return list(),
+        "serve" => return serve(&cli, registry),
         "bench" => {
             let id = cli.env.as_deref().ok_or_else(|| anyhow::anyhow!("usage: scenarios bench <env-id>"))?;
             let kind = registry.make(id, cli.config.as_deref())?;
