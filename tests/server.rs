@@ -39,7 +39,8 @@ impl Server {
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
+        let addr =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
         Self { child, addr }
     }
 
@@ -130,8 +131,10 @@ fn served_episodes_match_direct_replay() {
 fn autoreset_modes_keep_the_terminal_observation() {
     let server = Server::start(&[]);
     let config = "(max_questions: 1)";
-    let (same, _) = server.create(json!({"env": ENV, "config": config, "size": 1, "seed": 3, "autoreset": "same_step"}));
-    let (_, response) = server.post(&format!("/batches/{same}/step"), &json!({"actions": [{"slot": 0, "action": "Is it alive?"}]}));
+    let (same, _) =
+        server.create(json!({"env": ENV, "config": config, "size": 1, "seed": 3, "autoreset": "same_step"}));
+    let (_, response) =
+        server.post(&format!("/batches/{same}/step"), &json!({"actions": [{"slot": 0, "action": "Is it alive?"}]}));
     let step = &response["steps"][0];
     assert!(step["terminated"] == true || step["truncated"] == true, "{step}");
     assert!(step["info"]["final_observation"].is_string(), "{step}");
@@ -205,9 +208,8 @@ fn many_concurrent_clients_lose_no_episodes() {
             .map(|client| {
                 let server = &server;
                 scope.spawn(move || {
-                    let (batch, _) = server.create(
-                        json!({"env": ENV, "config": "(max_questions: 3)", "size": 10, "seed": client}),
-                    );
+                    let (batch, _) =
+                        server.create(json!({"env": ENV, "config": "(max_questions: 3)", "size": 10, "seed": client}));
                     let mut ended = Vec::new();
                     let actions: Vec<Value> =
                         (0..10).map(|slot| json!({"slot": slot, "action": "Is it a dog?"})).collect();

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::StatusCode;
@@ -24,7 +24,9 @@ use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sim_core::{Action, AutoresetMode, ConfigError, EngineError, EnvSpec, Info, Registry, Reset, Step, Transcript, VecEnv};
+use sim_core::{
+    Action, AutoresetMode, ConfigError, EngineError, EnvSpec, Info, Registry, Reset, Step, Transcript, VecEnv,
+};
 use thiserror::Error;
 
 /// Resource limits of a server. Every one is enforced before any env work is done.
@@ -151,11 +153,18 @@ impl Server {
 
     fn batch(&self, id: &str) -> Result<Arc<Mutex<Batch>>, ServeError> {
         let key: u64 = id.parse().map_err(|_| ServeError::UnknownBatch(id.to_owned()))?;
-        lock(&self.batches).get(&key).map(|live| live.batch.clone()).ok_or_else(|| ServeError::UnknownBatch(id.to_owned()))
+        lock(&self.batches)
+            .get(&key)
+            .map(|live| live.batch.clone())
+            .ok_or_else(|| ServeError::UnknownBatch(id.to_owned()))
     }
 
     /// Runs `work` on the batch's env with the batch locked, and marks the batch as used.
-    fn with_batch<R>(&self, id: &str, work: impl FnOnce(&mut VecEnv) -> Result<R, ServeError>) -> Result<R, ServeError> {
+    fn with_batch<R>(
+        &self,
+        id: &str,
+        work: impl FnOnce(&mut VecEnv) -> Result<R, ServeError>,
+    ) -> Result<R, ServeError> {
         let batch = self.batch(id)?;
         let mut batch = lock(&batch);
         batch.last_used = Instant::now();
@@ -231,7 +240,8 @@ struct ResetResponse {
 
 impl ResetResponse {
     fn new(batch: Option<u64>, slots: Vec<usize>, resets: Vec<Reset>) -> Self {
-        let (observations, infos) = resets.into_iter().map(|reset| (reset.observation.into_owned(), reset.info)).unzip();
+        let (observations, infos) =
+            resets.into_iter().map(|reset| (reset.observation.into_owned(), reset.info)).unzip();
         Self { batch, slots, observations, infos }
     }
 }
@@ -390,7 +400,8 @@ async fn websocket_loop(server: Shared, id: String, mut socket: WebSocket) {
 }
 
 fn websocket_reply(server: &Server, id: &str, text: &[u8]) -> Value {
-    let result = parse_json::<StepRequest>(text).and_then(|request| server.with_batch(id, |env| step_env(env, request)));
+    let result =
+        parse_json::<StepRequest>(text).and_then(|request| server.with_batch(id, |env| step_env(env, request)));
     match result.and_then(|response| serde_json::to_value(response).map_err(|e| ServeError::BadRequest(e.to_string())))
     {
         Ok(value) => value,
