@@ -12,13 +12,9 @@ use serde_json::{Value, json};
 use sim_core::Episode;
 use sim_core::seed::episode_seed;
 
-/// The `scenarios` binary cargo built beside this test (`target/<profile>/scenarios`).
+/// The `scenarios` binary cargo built beside this test.
 fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join(format!("scenarios{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.is_file(), "{} is missing: run the tests with `cargo test --workspace`", path.display());
-    path
+    gym_tests::scenarios_binary()
 }
 
 /// A running server; killed when dropped.

@@ -157,20 +157,16 @@ impl Environment for ChessEndgames {
     const ID: &'static str = "chess_endgames-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_moves,
-            reward_range: (-1.0, 1.0),
-            score_anchors: Some(SCORE_ANCHORS),
-            description: "Mate a lone king with K+Q, K+R, K+Q+R or K+R+R (LMRL-Gym Chess Endgames)".to_owned(),
-        }
+        game::game_spec(
+            Self::ID,
+            config.max_moves,
+            SCORE_ANCHORS,
+            "Mate a lone king with K+Q, K+R, K+Q+R or K+R+R (LMRL-Gym Chess Endgames)",
+        )
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
-        if config.max_moves == 0 {
-            return Err("chess_endgames: max_moves must be at least 1".into());
-        }
-        config.opponent.validate()
+        game::validate_game("chess_endgames", config.max_moves, &config.opponent)
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
@@ -205,10 +201,7 @@ impl Environment for ChessEndgames {
     }
 
     fn sample_actions(_config: &Self::Config) -> Vec<String> {
-        ["Qd1", "Qh5", "Rd1", "Ra8", "Kf2", "Ke2", "Qg7", "Rb7", "a1a8", "d1d8", "Kg1", "Qe6"]
-            .into_iter()
-            .map(String::from)
-            .collect()
+        game::owned_moves(&["Qd1", "Qh5", "Rd1", "Ra8", "Kf2", "Ke2", "Qg7", "Rb7", "a1a8", "d1d8", "Kg1", "Qe6"])
     }
 }
 

@@ -494,13 +494,39 @@ pub fn board_from_observation(text: &str) -> Option<Board> {
     Board::from_fen(line.trim(), false).ok()
 }
 
+/// The spec of a chess env: rewards in [−1, 1], `max_moves` agent moves.
+pub fn game_spec(id: &str, max_moves: u32, score_anchors: ScoreAnchors, description: &str) -> EnvSpec {
+    EnvSpec {
+        id: id.to_owned(),
+        max_turns: max_moves,
+        reward_range: (-1.0, 1.0),
+        score_anchors: Some(score_anchors),
+        description: description.to_owned(),
+    }
+}
+
+/// The checks both chess envs make on a config.
+///
+/// # Errors
+/// A message naming the env and the bad field.
+pub fn validate_game(env: &str, max_moves: u32, opponent: &OpponentConfig) -> Result<(), String> {
+    if max_moves == 0 {
+        return Err(format!("{env}: max_moves must be at least 1"));
+    }
+    opponent.validate()
+}
+
+/// Owned copies of a list of move texts.
+pub fn owned_moves(moves: &[&str]) -> Vec<String> {
+    moves.iter().map(|text| (*text).to_owned()).collect()
+}
+
 /// Well-formed moves for the conformance checker: opening moves in SAN and UCI, a castle, a
 /// capture and some that are rarely legal.
 pub fn sample_moves() -> Vec<String> {
-    ["e4", "d4", "Nf3", "c4", "e2e4", "g1f3", "Bc4", "Qh5", "Qxf7#", "O-O", "exd5", "Nc3", "a4", "h3", "Kf1", "b1c3"]
-        .into_iter()
-        .map(String::from)
-        .collect()
+    owned_moves(&[
+        "e4", "d4", "Nf3", "c4", "e2e4", "g1f3", "Bc4", "Qh5", "Qxf7#", "O-O", "exd5", "Nc3", "a4", "h3", "Kf1", "b1c3",
+    ])
 }
 
 #[cfg(test)]

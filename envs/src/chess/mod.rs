@@ -54,20 +54,16 @@ impl Environment for Chess {
     const ID: &'static str = "chess-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_moves,
-            reward_range: (-1.0, 1.0),
-            score_anchors: Some(SCORE_ANCHORS),
-            description: "Play White against a fixed-depth engine; moves in SAN or UCI (LMRL-Gym Chess)".to_owned(),
-        }
+        game::game_spec(
+            Self::ID,
+            config.max_moves,
+            SCORE_ANCHORS,
+            "Play White against a fixed-depth engine; moves in SAN or UCI (LMRL-Gym Chess)",
+        )
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
-        if config.max_moves == 0 {
-            return Err("chess: max_moves must be at least 1".into());
-        }
-        config.opponent.validate()
+        game::validate_game("chess", config.max_moves, &config.opponent)
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
