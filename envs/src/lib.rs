@@ -2,6 +2,7 @@
 
 pub mod chess;
 pub mod twenty_questions;
+pub mod wordle;
 
 use sim_core::Registry;
 
@@ -11,5 +12,6 @@ pub fn registry() -> Registry {
     registry.register::<twenty_questions::TwentyQuestions>();
     registry.register::<chess::Chess>();
     registry.register::<chess::endgames::ChessEndgames>();
+    registry.register::<wordle::Wordle>();
     registry
 }
