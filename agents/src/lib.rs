@@ -3,6 +3,7 @@
 pub mod chess;
 pub mod stdio;
 pub mod twenty_questions;
+pub mod wordle;
 
 use thiserror::Error;
 
@@ -25,6 +26,7 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
     match env_id {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
+        "wordle-v0" => &["expert", "random", "scripted", "dataset"],
         _ => &[],
     }
 }
@@ -43,6 +45,10 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("chess-v0" | "chess_endgames-v0", "expert") => Some(Box::new(|| Box::new(chess::EngineExpert::new()))),
         ("chess-v0" | "chess_endgames-v0", "random") => Some(Box::new(|| Box::new(chess::RandomMover::new()))),
         ("chess-v0" | "chess_endgames-v0", "scripted") => Some(Box::new(|| Box::new(chess::CyclingMover::new()))),
+        ("wordle-v0", "expert") => Some(Box::new(|| Box::new(wordle::InformationGainExpert::new()))),
+        ("wordle-v0", "random") => Some(Box::new(|| Box::new(wordle::RandomGuesser::new()))),
+        ("wordle-v0", "scripted") => Some(Box::new(|| Box::new(wordle::CyclingGuesser::new()))),
+        ("wordle-v0", "dataset") => Some(Box::new(|| Box::new(wordle::DatasetMixture::new()))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

@@ -127,10 +127,10 @@ pub const SCORE_ANCHORS: ScoreAnchors =
     ScoreAnchors { min: -6.0, average: DATASET_MEAN_RETURN, max: EXPERT_MEAN_RETURN };
 
 /// The `dataset` behaviour policy's mean return (2000 episodes, seed 0, default config).
-pub const DATASET_MEAN_RETURN: f64 = -5.0;
+pub const DATASET_MEAN_RETURN: f64 = -4.6615;
 
 /// The information-gain expert's mean return (2000 episodes, seed 0, default config).
-pub const EXPERT_MEAN_RETURN: f64 = -2.5;
+pub const EXPERT_MEAN_RETURN: f64 = -2.488;
 
 /// The env type registered as `wordle-v0`.
 pub struct Wordle;

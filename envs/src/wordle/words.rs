@@ -66,7 +66,7 @@ impl std::fmt::Display for Word {
 }
 
 /// How a guessed letter that is in the word but not in that spot is marked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RepeatedLetters {
     /// LMRL-Gym's rule: every such letter is y, however often it occurs in the word: "geese"
     /// against "those" gets `b y y g g` (both middle e's are y though "those" has one e, and
