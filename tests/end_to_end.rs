@@ -205,3 +205,68 @@ fn bench_reports_steps_per_second_as_one_json_line() {
         assert!(report[field].as_f64().unwrap() > 0.0, "{field} missing or zero: {text}");
     }
 }
+
+fn dataset(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["dataset", "wordle-v0", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    scenarios(&args)
+}
+
+#[test]
+fn dataset_writes_trajectories_with_rewards_and_done_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("wordle.jsonl");
+    let output = dataset(&path, &["--episodes", "50", "--seed", "3"]);
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["trajectories"], 50);
+    assert_eq!(summary["agent"], "dataset");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 50);
+    let mut total = 0.0;
+    for (index, record) in records.iter().enumerate() {
+        assert_eq!(record["schema"], "sim-core.trajectory/1");
+        assert_eq!(record["episode"], index as u64);
+        let rewards = record["rewards"].as_array().unwrap();
+        assert_eq!(rewards.len() as u64, record["turns"].as_u64().unwrap());
+        let sum: f64 = rewards.iter().map(|r| r.as_f64().unwrap()).sum();
+        assert_eq!(sum, record["return"].as_f64().unwrap());
+        assert!(record["terminated"].as_bool().unwrap() != record["truncated"].as_bool().unwrap());
+        total += sum;
+    }
+    assert!((total / 50.0 - summary["avg_return"].as_f64().unwrap()).abs() < 1e-9);
+}
+
+#[test]
+fn dataset_is_identical_across_batch_sizes_and_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, extra) in [("a", ["--batch-size", "1", "--threads", "1"]), ("b", ["--batch-size", "16", "--threads", "2"])]
+    {
+        let path = dir.path().join(name);
+        let mut args = vec!["--episodes", "40", "--format", "steps"];
+        args.extend_from_slice(&extra);
+        let output = dataset(&path, &args);
+        assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+        files.push(std::fs::read(&path).unwrap());
+    }
+    assert_eq!(files[0], files[1]);
+    let steps: Vec<Value> =
+        String::from_utf8(files.remove(0)).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(steps[0]["schema"], "sim-core.steps/1");
+    assert_eq!(steps[0]["step"], 0);
+    let episodes_done = steps.iter().filter(|step| step["done"] == true).count();
+    assert_eq!(episodes_done, 40, "one done step per episode");
+}
+
+#[test]
+fn dataset_refuses_an_env_without_a_behaviour_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chess.jsonl");
+    let output = scenarios(&["dataset", "chess-v0", "--episodes", "2", "--out", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no offline-dataset behaviour policy") && stderr.contains("wordle-v0"), "{stderr}");
+    assert!(!path.exists());
+}

@@ -82,3 +82,10 @@ fn chess_endgames_expert_and_random() {
     check("chess_endgames-v0", "expert", 0, 3);
     check("chess_endgames-v0", "random", 0, 2);
 }
+
+#[test]
+fn wordle_expert_random_and_dataset() {
+    check("wordle-v0", "expert", 0, 3);
+    check("wordle-v0", "random", 0, 1);
+    check("wordle-v0", "dataset", 0, 2);
+}

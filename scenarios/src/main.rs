@@ -7,9 +7,11 @@
 //! scenarios bench twenty_questions-v0   env steps/s as one JSON line
 //! scenarios bench chess-v0 --config "(opponent: Random)"   the same with an env config (RON)
 //! scenarios serve --addr 127.0.0.1:8765 envs over HTTP and WebSocket (docs/server.md)
+//! scenarios dataset wordle-v0 --episodes 100000 --out data/wordle.jsonl   offline RL dataset
 //! ```
 
 mod bench;
+mod dataset;
 mod run;
 mod scenario;
 mod serve;
@@ -25,12 +27,14 @@ use crate::scenario::ScenarioError;
 #[command(
     name = "scenarios",
     version,
-    about = "Run a gym scenario: `scenarios <name | file.ron>`, `scenarios list`, `scenarios bench <env-id>`"
+    about = "Run a gym scenario: `scenarios <name | file.ron>`, `scenarios list`, `scenarios bench <env-id>`, \
+             `scenarios dataset <env-id> --episodes N --out FILE`"
 )]
 struct Cli {
-    /// A scenario name (a file in scenarios/), a path to a .ron file, `list`, `bench` or `serve`.
+    /// A scenario name (a file in scenarios/), a path to a .ron file, `list`, `bench`, `serve` or
+    /// `dataset`.
     target: String,
-    /// With `bench`: the env id to measure.
+    /// With `bench` and `dataset`: the env id.
     env: Option<String>,
     /// Episodes to play (overrides the file).
     #[arg(long)]
@@ -47,12 +51,17 @@ struct Cli {
     /// Agent name, e.g. `expert`, `random`, `scripted`, `stdio` (overrides the file).
     #[arg(long)]
     agent: Option<String>,
-    /// Run folder for trajectories.jsonl and summary.json (overrides the file).
+    /// Run folder for trajectories.jsonl and summary.json (overrides the file); with `dataset`,
+    /// the JSONL file to write.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// With `bench`: the env config as RON, e.g. `(opponent: Random)` (default: the env's default).
+    /// With `bench` and `dataset`: the env config as RON, e.g. `(opponent: Random)` (default: the
+    /// env's default).
     #[arg(long)]
     config: Option<String>,
+    /// With `dataset`: one trajectory record per episode, or one transition per agent action.
+    #[arg(long, value_enum, default_value_t = dataset::Format::Trajectories)]
+    format: dataset::Format,
     /// With `bench`: seconds to spend measuring.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
@@ -129,6 +138,22 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             let kind = registry.make(id, cli.config.as_deref())?;
             let report = bench::bench(&kind, cli.seconds)?;
             println!("{}", serde_json::to_string(&report)?);
+            return Ok(());
+        }
+        "dataset" => {
+            let usage = "usage: scenarios dataset <env-id> --episodes N --out FILE";
+            let id = cli.env.as_deref().ok_or_else(|| anyhow::anyhow!("{usage}"))?;
+            let request = dataset::DatasetRequest {
+                env: registry.make(id, cli.config.as_deref())?,
+                episodes: cli.episodes.ok_or_else(|| anyhow::anyhow!("{usage} (--episodes is missing)"))?,
+                seed: cli.seed.unwrap_or(0),
+                batch_size: cli.batch_size.unwrap_or(64),
+                threads: cli.threads.unwrap_or(1),
+                out: cli.out.clone().ok_or_else(|| anyhow::anyhow!("{usage} (--out is missing)"))?,
+                format: cli.format,
+            };
+            let summary = dataset::generate(&request, &registry)?;
+            println!("{}", serde_json::to_string(&summary)?);
             return Ok(());
         }
         _ => {}
