@@ -242,7 +242,8 @@ fn dataset_writes_trajectories_with_rewards_and_done_flags() {
 fn dataset_is_identical_across_batch_sizes_and_threads() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for (name, extra) in [("a", ["--batch-size", "1", "--threads", "1"]), ("b", ["--batch-size", "16", "--threads", "2"])]
+    for (name, extra) in
+        [("a", ["--batch-size", "1", "--threads", "1"]), ("b", ["--batch-size", "16", "--threads", "2"])]
     {
         let path = dir.path().join(name);
         let mut args = vec!["--episodes", "40", "--format", "steps"];

@@ -88,9 +88,8 @@ pub fn candidates(history: &History) -> Vec<u16> {
 pub fn most_informative_guess(candidates: &[u16], rule: RepeatedLetters) -> usize {
     let lists = word_lists();
     let tables = tables();
-    let first_candidate = || {
-        lists.guess_index(lists.answers()[usize::from(candidates[0])]).expect("every answer is a guess")
-    };
+    let first_candidate =
+        || lists.guess_index(lists.answers()[usize::from(candidates[0])]).expect("every answer is a guess");
     if candidates.len() <= 2 {
         return first_candidate();
     }

@@ -46,7 +46,11 @@ pub const DEFAULT_MAX_GUESSES: u32 = 6;
 
 impl Default for WordleConfig {
     fn default() -> Self {
-        Self { max_guesses: DEFAULT_MAX_GUESSES, repeated_letters: RepeatedLetters::Lmrl, selection: AnswerSelection::Random }
+        Self {
+            max_guesses: DEFAULT_MAX_GUESSES,
+            repeated_letters: RepeatedLetters::Lmrl,
+            selection: AnswerSelection::Random,
+        }
     }
 }
 
@@ -165,7 +169,11 @@ impl Environment for Wordle {
             AnswerSelection::Cycle => (episode.index % answers as u64) as usize,
         };
         entity.insert((
-            WordleGame { answer: answer as u16, max_guesses: config.max_guesses, repeated_letters: config.repeated_letters },
+            WordleGame {
+                answer: answer as u16,
+                max_guesses: config.max_guesses,
+                repeated_letters: config.repeated_letters,
+            },
             Judgement(Err(InvalidGuess::WrongLength(0))),
         ));
         if config.max_guesses == DEFAULT_MAX_GUESSES {
