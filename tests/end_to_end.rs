@@ -271,3 +271,21 @@ fn dataset_refuses_an_env_without_a_behaviour_policy() {
     assert!(stderr.contains("no offline-dataset behaviour policy") && stderr.contains("wordle-v0"), "{stderr}");
     assert!(!path.exists());
 }
+
+#[test]
+fn wordle_scenarios_run_and_are_listed() {
+    let text = String::from_utf8(scenarios(&["list"]).stdout).unwrap();
+    for name in ["wordle", "wordle_random"] {
+        assert!(text.lines().any(|line| line == format!("{name}\twordle-v0")), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let output = scenarios(&[name, "--episodes", "30", "--out", dir.path().to_str().unwrap()]);
+        assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+        let summary: Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["episodes"], 30);
+        assert!(summary["normalized_score"].as_f64().is_some());
+        if name == "wordle" {
+            assert_eq!(summary["success_rate"], 1.0);
+            assert_eq!(summary["invalid_action_rate"], 0.0);
+        }
+    }
+}
