@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod maze;
+pub mod text_nav;
 pub mod twenty_questions;
 
 use sim_core::Registry;
@@ -11,5 +13,9 @@ pub fn registry() -> Registry {
     registry.register::<twenty_questions::TwentyQuestions>();
     registry.register::<chess::Chess>();
     registry.register::<chess::endgames::ChessEndgames>();
+    registry.register::<maze::MazeFullyObserved>();
+    registry.register::<maze::MazePartiallyObserved>();
+    registry.register::<text_nav::TextNavFullyObserved>();
+    registry.register::<text_nav::TextNavPartiallyObserved>();
     registry
 }
