@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod maze;
 pub mod stdio;
+pub mod text_nav;
 pub mod twenty_questions;
 
 use thiserror::Error;
@@ -25,6 +27,9 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
     match env_id {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
+        "maze-fo-v0" | "maze-po-v0" | "text_nav-fo-v0" | "text_nav-po-v0" => {
+            &["dataset", "expert", "random", "scripted"]
+        }
         _ => &[],
     }
 }
@@ -43,6 +48,20 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("chess-v0" | "chess_endgames-v0", "expert") => Some(Box::new(|| Box::new(chess::EngineExpert::new()))),
         ("chess-v0" | "chess_endgames-v0", "random") => Some(Box::new(|| Box::new(chess::RandomMover::new()))),
         ("chess-v0" | "chess_endgames-v0", "scripted") => Some(Box::new(|| Box::new(chess::CyclingMover::new()))),
+        ("maze-fo-v0", "expert") => Some(Box::new(|| Box::new(maze::BfsExpert::fully_observed()))),
+        ("maze-po-v0", "expert") => Some(Box::new(|| Box::new(maze::BfsExpert::partially_observed()))),
+        ("maze-fo-v0", "dataset") => Some(Box::new(|| Box::new(maze::SubmazeMixture::fully_observed()))),
+        ("maze-po-v0", "dataset") => Some(Box::new(|| Box::new(maze::SubmazeMixture::partially_observed()))),
+        ("maze-fo-v0" | "maze-po-v0", "random") => Some(Box::new(|| Box::new(maze::RandomMover::new()))),
+        ("maze-fo-v0" | "maze-po-v0", "scripted") => Some(Box::new(|| Box::new(maze::CyclingMover::new()))),
+        ("text_nav-fo-v0" | "text_nav-po-v0", "expert") => Some(Box::new(|| Box::new(text_nav::Planner::new()))),
+        ("text_nav-fo-v0" | "text_nav-po-v0", "dataset") => Some(Box::new(|| Box::new(text_nav::HalfOptimal::new()))),
+        ("text_nav-fo-v0" | "text_nav-po-v0", "random") => {
+            Some(Box::new(|| Box::new(text_nav::RandomCommander::new())))
+        }
+        ("text_nav-fo-v0" | "text_nav-po-v0", "scripted") => {
+            Some(Box::new(|| Box::new(text_nav::CyclingCommander::new())))
+        }
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

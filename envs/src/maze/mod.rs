@@ -249,11 +249,7 @@ fn texts() -> &'static Texts {
         };
         let prompt = |cell, view, numbers| {
             let intro = if view == View::Full { FULL_PROMPT } else { PARTIAL_PROMPT };
-            format!(
-                "{}\n{}",
-                intro.replace("{max}", &DEFAULT_MAX_MOVES.to_string()),
-                observation(cell, view, numbers)
-            )
+            format!("{}\n{}", intro.replace("{max}", &DEFAULT_MAX_MOVES.to_string()), observation(cell, view, numbers))
         };
         Texts {
             observations: build(&observation),
@@ -320,9 +316,22 @@ fn out_of_moves(rules: &MazeRules, turn: &Turn, result: MoveResult) -> bool {
     result != MoveResult::ReachedGoal && turn.taken + 1 >= rules.max_moves
 }
 
-fn render_maze<M: Component>(
-    mut episodes: Query<(&AgentAction, &MazeRules, &MazePosition, &MoveResult, &Turn, &mut Reply), With<M>>,
-) {
+/// What rendering an observation reads and writes.
+type RenderQuery<'w, 's, M> = Query<
+    'w,
+    's,
+    (
+        &'static AgentAction,
+        &'static MazeRules,
+        &'static MazePosition,
+        &'static MoveResult,
+        &'static Turn,
+        &'static mut Reply,
+    ),
+    With<M>,
+>;
+
+fn render_maze<M: Component>(mut episodes: RenderQuery<M>) {
     let texts = texts();
     for (action, rules, position, result, turn, mut reply) in &mut episodes {
         if action.pending().is_none() {
@@ -343,7 +352,9 @@ fn render_maze<M: Component>(
     }
 }
 
-fn score_move<M: Component>(mut episodes: Query<(&AgentAction, &MazeRules, &MoveResult, &Turn, &mut Outcome), With<M>>) {
+fn score_move<M: Component>(
+    mut episodes: Query<(&AgentAction, &MazeRules, &MoveResult, &Turn, &mut Outcome), With<M>>,
+) {
     for (action, rules, result, turn, mut outcome) in &mut episodes {
         if action.pending().is_none() {
             continue;
@@ -385,7 +396,12 @@ impl Environment for MazeFullyObserved {
     const ID: &'static str = "maze-fo-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        spec(Self::ID, config, FULLY_OBSERVED_ANCHORS, "Reach the goal of the double-T maze, seeing your position (LMRL-Gym FO Maze)")
+        spec(
+            Self::ID,
+            config,
+            FULLY_OBSERVED_ANCHORS,
+            "Reach the goal of the double-T maze, seeing your position (LMRL-Gym FO Maze)",
+        )
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -444,8 +460,10 @@ impl Environment for MazePartiallyObserved {
     /// variant never writes a number).
     fn hidden_state(entity: EntityRef) -> Vec<String> {
         let Some(position) = entity.get::<MazePosition>() else { return Vec::new() };
-        let mut hidden: Vec<String> =
-            [position.start, position.current, GOAL].iter().map(|cell| format!("{}, {}", cell.row, cell.column)).collect();
+        let mut hidden: Vec<String> = [position.start, position.current, GOAL]
+            .iter()
+            .map(|cell| format!("{}, {}", cell.row, cell.column))
+            .collect();
         hidden.dedup();
         hidden
     }

@@ -280,7 +280,8 @@ impl House {
         if let Some(container) = room.container() {
             commands.push(if self.is_open(container) { Command::Close(container) } else { Command::Open(container) });
         }
-        let mut listed: Vec<(String, Command)> = commands.into_iter().map(|command| (command.text(), command)).collect();
+        let mut listed: Vec<(String, Command)> =
+            commands.into_iter().map(|command| (command.text(), command)).collect();
         listed.sort_by(|a, b| a.0.cmp(&b.0));
         listed
     }

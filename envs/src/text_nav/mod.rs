@@ -143,7 +143,11 @@ pub fn describe(house: &House, view: View) -> String {
             if inside.is_empty() {
                 text.push_str(&format!("There is an open {}, which is empty. ", container.name()));
             } else {
-                text.push_str(&format!("There is an open {}. In the {}: {inside}. ", container.name(), container.name()));
+                text.push_str(&format!(
+                    "There is an open {}. In the {}: {inside}. ",
+                    container.name(),
+                    container.name()
+                ));
             }
         } else {
             text.push_str(&format!("There is a closed {}. ", container.name()));
@@ -186,7 +190,9 @@ fn feedback(command: Command) -> String {
         Command::Drop(item) => format!("You drop the {} on the floor.", item.name()),
         Command::PutOnTable(item) => format!("You put the {} on the table.", item.name()),
         Command::Insert(item, container) => format!("You put the {} into the {}.", item.name(), container.name()),
-        Command::Eat(Item::StaleFood) => "You eat the stale food. It was rotten and you feel sick: you lost.".to_owned(),
+        Command::Eat(Item::StaleFood) => {
+            "You eat the stale food. It was rotten and you feel sick: you lost.".to_owned()
+        }
         Command::Eat(item) => format!("You eat the {}. Not bad.", item.name()),
         Command::Open(container) => format!("You open the {}.", container.name()),
         Command::Close(container) => format!("You close the {}.", container.name()),
@@ -288,7 +294,9 @@ fn render_house<M: Component>(
     }
 }
 
-fn score_command<M: Component>(mut episodes: Query<(&AgentAction, &HouseState, &CommandResult, &mut Outcome), With<M>>) {
+fn score_command<M: Component>(
+    mut episodes: Query<(&AgentAction, &HouseState, &CommandResult, &mut Outcome), With<M>>,
+) {
     for (action, state, result, mut outcome) in &mut episodes {
         if action.pending().is_none() {
             continue;
@@ -325,7 +333,11 @@ impl Environment for TextNavFullyObserved {
     const ID: &'static str = "text_nav-fo-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        spec(Self::ID, config, "Put the stale food in the fridge and close it, seeing room and inventory (LMRL-Gym FO Text-Nav)")
+        spec(
+            Self::ID,
+            config,
+            "Put the stale food in the fridge and close it, seeing room and inventory (LMRL-Gym FO Text-Nav)",
+        )
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -359,7 +371,11 @@ impl Environment for TextNavPartiallyObserved {
     const ID: &'static str = "text_nav-po-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        spec(Self::ID, config, "Put the stale food in the fridge and close it, without seeing room or inventory (LMRL-Gym PO Text-Nav)")
+        spec(
+            Self::ID,
+            config,
+            "Put the stale food in the fridge and close it, without seeing room or inventory (LMRL-Gym PO Text-Nav)",
+        )
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {

@@ -25,7 +25,11 @@ fn every_room_has_a_distinct_set_of_exits_and_doors_are_two_way() {
 fn walkthrough_from_the_living_room_wins() {
     let mut nav = env::<TextNavFullyObserved>(Room::LivingRoom);
     let reset = nav.reset(Some(0));
-    assert!(reset.observation.contains("You are in the living room. There is a table. On the table: stale food, fresh food."));
+    assert!(
+        reset
+            .observation
+            .contains("You are in the living room. There is a table. On the table: stale food, fresh food.")
+    );
     assert!(reset.observation.contains("Admissible commands: go east, go south, go west, take fresh food from table"));
     for action in ["take stale food from table", "go west", "go west", "open fridge", "insert stale food into fridge"] {
         let step = nav.step(action);
@@ -83,7 +87,9 @@ fn partially_observed_never_names_a_room_or_the_inventory() {
         let mut nav = env::<TextNavPartiallyObserved>(room);
         let reset = nav.reset(Some(1));
         let mut texts = vec![reset.observation.to_string()];
-        for action in ["go east", "go west", "go north", "take stale food from table", "go south", "open fridge", "go west"] {
+        for action in
+            ["go east", "go west", "go north", "take stale food from table", "go south", "open fridge", "go west"]
+        {
             let step = nav.step(action);
             texts.push(step.observation.to_string());
             if step.done() {
