@@ -245,45 +245,33 @@ impl House {
         self.place(Item::StaleFood) == Place::Inside(Container::Fridge) && !self.is_open(Container::Fridge)
     }
 
+    /// Whether a command is possible in the current state.
+    pub fn allows(&self, command: Command) -> bool {
+        let room = self.room;
+        let open_here = |container: Container| room.container() == Some(container) && self.is_open(container);
+        match command {
+            Command::Go(direction) => room.exits().iter().any(|(d, _)| *d == direction),
+            Command::Take(item, Source::Floor) => self.place(item) == Place::Floor(room),
+            Command::Take(item, Source::Table) => self.place(item) == Place::Table(room),
+            Command::Take(item, Source::Inside(container)) => {
+                self.place(item) == Place::Inside(container) && open_here(container)
+            }
+            Command::Drop(item) => self.place(item) == Place::Held,
+            Command::PutOnTable(item) => self.place(item) == Place::Held && room.has_table(),
+            Command::Insert(item, container) => self.place(item) == Place::Held && open_here(container),
+            Command::Eat(item) => self.place(item) == Place::Held && item.edible(),
+            Command::Open(container) => room.container() == Some(container) && !self.is_open(container),
+            Command::Close(container) => open_here(container),
+        }
+    }
+
     /// Every command possible in the current state, sorted by text (examine, look and
     /// inventory are not commands of this world).
-    pub fn admissible(&self) -> Vec<(String, Command)> {
-        let room = self.room;
-        let mut commands = Vec::with_capacity(16);
-        for (direction, _) in room.exits() {
-            commands.push(Command::Go(*direction));
-        }
-        for item in Item::ALL {
-            match self.place(item) {
-                Place::Floor(at) if at == room => commands.push(Command::Take(item, Source::Floor)),
-                Place::Table(at) if at == room => commands.push(Command::Take(item, Source::Table)),
-                Place::Inside(container) if room.container() == Some(container) && self.is_open(container) => {
-                    commands.push(Command::Take(item, Source::Inside(container)));
-                }
-                Place::Held => {
-                    commands.push(Command::Drop(item));
-                    if room.has_table() {
-                        commands.push(Command::PutOnTable(item));
-                    }
-                    if let Some(container) = room.container()
-                        && self.is_open(container)
-                    {
-                        commands.push(Command::Insert(item, container));
-                    }
-                    if item.edible() {
-                        commands.push(Command::Eat(item));
-                    }
-                }
-                _ => {}
-            }
-        }
-        if let Some(container) = room.container() {
-            commands.push(if self.is_open(container) { Command::Close(container) } else { Command::Open(container) });
-        }
-        let mut listed: Vec<(String, Command)> =
-            commands.into_iter().map(|command| (command.text(), command)).collect();
-        listed.sort_by(|a, b| a.0.cmp(&b.0));
-        listed
+    pub fn admissible(&self) -> impl Iterator<Item = (&'static str, Command)> + '_ {
+        all_commands()
+            .iter()
+            .filter(|(_, command)| self.allows(*command))
+            .map(|(text, command)| (text.as_str(), *command))
     }
 
     /// Applies an admissible command.
@@ -303,6 +291,34 @@ impl House {
             Command::Close(container) => self.open[container.slot()] = false,
         }
     }
+}
+
+/// Every command of the world with its text, sorted by text (built once).
+pub fn all_commands() -> &'static [(String, Command)] {
+    static COMMANDS: std::sync::OnceLock<Vec<(String, Command)>> = std::sync::OnceLock::new();
+    COMMANDS.get_or_init(|| {
+        let containers = [Container::Chest, Container::Fridge];
+        let mut commands: Vec<Command> =
+            [Compass::North, Compass::South, Compass::East, Compass::West].map(Command::Go).to_vec();
+        for item in Item::ALL {
+            commands.extend([
+                Command::Take(item, Source::Floor),
+                Command::Take(item, Source::Table),
+                Command::Drop(item),
+                Command::PutOnTable(item),
+                Command::Eat(item),
+            ]);
+            for container in containers {
+                commands.extend([Command::Take(item, Source::Inside(container)), Command::Insert(item, container)]);
+            }
+        }
+        commands.extend(containers.map(Command::Open));
+        commands.extend(containers.map(Command::Close));
+        let mut listed: Vec<(String, Command)> =
+            commands.into_iter().map(|command| (command.text(), command)).collect();
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        listed
+    })
 }
 
 /// Lower-cases a command and collapses its whitespace; `None` when it is too long to be one.

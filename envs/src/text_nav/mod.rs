@@ -115,67 +115,90 @@ pub fn start_room(config: &TextNavConfig, episode: Episode) -> Room {
     }
 }
 
-fn join(items: impl Iterator<Item = &'static str>) -> String {
-    items.collect::<Vec<_>>().join(", ")
+/// Appends `items` comma-separated; whether there was any.
+fn push_list(text: &mut String, items: impl Iterator<Item = &'static str>) -> bool {
+    let mut any = false;
+    for item in items {
+        if any {
+            text.push_str(", ");
+        }
+        text.push_str(item);
+        any = true;
+    }
+    any
 }
 
 /// Describes the agent's surroundings (and, fully observed, its room and inventory), then lists
 /// the admissible commands.
 pub fn describe(house: &House, view: View) -> String {
-    let room = house.room;
     let mut text = String::with_capacity(320);
+    describe_into(&mut text, house, view);
+    text
+}
+
+/// [`describe`], appended to `text`.
+pub fn describe_into(text: &mut String, house: &House, view: View) {
+    let room = house.room;
     if view == View::Full {
         text.push_str("You are in the ");
         text.push_str(room.name());
         text.push_str(". ");
     }
     if room.has_table() {
-        let on_table = join(house.items_at(Place::Table(room)).map(Item::name));
-        if on_table.is_empty() {
+        if house.items_at(Place::Table(room)).next().is_none() {
             text.push_str("There is an empty table. ");
         } else {
-            text.push_str(&format!("There is a table. On the table: {on_table}. "));
+            text.push_str("There is a table. On the table: ");
+            push_list(text, house.items_at(Place::Table(room)).map(Item::name));
+            text.push_str(". ");
         }
     }
     if let Some(container) = room.container() {
-        if house.is_open(container) {
-            let inside = join(house.items_at(Place::Inside(container)).map(Item::name));
-            if inside.is_empty() {
-                text.push_str(&format!("There is an open {}, which is empty. ", container.name()));
-            } else {
-                text.push_str(&format!(
-                    "There is an open {}. In the {}: {inside}. ",
-                    container.name(),
-                    container.name()
-                ));
-            }
+        let name = container.name();
+        if !house.is_open(container) {
+            text.push_str("There is a closed ");
+            text.push_str(name);
+            text.push_str(". ");
+        } else if house.items_at(Place::Inside(container)).next().is_none() {
+            text.push_str("There is an open ");
+            text.push_str(name);
+            text.push_str(", which is empty. ");
         } else {
-            text.push_str(&format!("There is a closed {}. ", container.name()));
+            text.push_str("There is an open ");
+            text.push_str(name);
+            text.push_str(". In the ");
+            text.push_str(name);
+            text.push_str(": ");
+            push_list(text, house.items_at(Place::Inside(container)).map(Item::name));
+            text.push_str(". ");
         }
     }
-    let on_floor = join(house.items_at(Place::Floor(room)).map(Item::name));
-    if !on_floor.is_empty() {
-        text.push_str(&format!("On the floor: {on_floor}. "));
+    if house.items_at(Place::Floor(room)).next().is_some() {
+        text.push_str("On the floor: ");
+        push_list(text, house.items_at(Place::Floor(room)).map(Item::name));
+        text.push_str(". ");
     }
     text.push_str("Exits: ");
-    text.push_str(&join(room.exits().iter().map(|(direction, _)| direction.name())));
+    push_list(text, room.exits().iter().map(|(direction, _)| direction.name()));
     text.push('.');
     if view == View::Full {
-        let held = join(house.items_at(Place::Held).map(Item::name));
-        if held.is_empty() {
-            text.push_str("\nYou are carrying nothing.");
+        text.push_str("\nYou are carrying");
+        if house.items_at(Place::Held).next().is_none() {
+            text.push_str(" nothing.");
         } else {
-            text.push_str(&format!("\nYou are carrying: {held}."));
+            text.push_str(": ");
+            push_list(text, house.items_at(Place::Held).map(Item::name));
+            text.push('.');
         }
     }
     text.push('\n');
     text.push_str(ADMISSIBLE_PREFIX);
-    text.push_str(&join_owned(house.admissible().into_iter().map(|(text, _)| text)));
-    text
-}
-
-fn join_owned(items: impl Iterator<Item = String>) -> String {
-    items.collect::<Vec<_>>().join(", ")
+    for (index, (command, _)) in house.admissible().enumerate() {
+        if index > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(command);
+    }
 }
 
 /// What a command did, in words.
@@ -263,7 +286,7 @@ fn apply_command<M: Component>(mut episodes: Query<(&AgentAction, &mut HouseStat
 /// The admissible command `text` names, if any.
 pub fn normalise_and_match(house: &House, text: &str) -> Option<Command> {
     let normal = house::normalise_command(text)?;
-    house.admissible().into_iter().find(|(listed, _)| *listed == normal).map(|(_, command)| command)
+    house.admissible().find(|(listed, _)| *listed == normal).map(|(_, command)| command)
 }
 
 fn is_loss(result: CommandResult) -> bool {
@@ -279,17 +302,23 @@ fn render_house<M: Component>(
         }
         match *result {
             CommandResult::Refused => {
-                reply.set(Speaker::Env, Kind::Admin, format!("{REFUSAL}\n{}", describe(&state.house, rules.view)));
+                let mut text = String::with_capacity(400);
+                text.push_str(REFUSAL);
+                text.push('\n');
+                describe_into(&mut text, &state.house, rules.view);
+                reply.set(Speaker::Env, Kind::Admin, text);
             }
             CommandResult::Done(_) if state.house.is_won() => reply.set(Speaker::Env, Kind::Observation, WIN_TEXT),
             CommandResult::Done(command) if is_loss(*result) => {
                 reply.set(Speaker::Env, Kind::Observation, feedback(command));
             }
-            CommandResult::Done(command) => reply.set(
-                Speaker::Env,
-                Kind::Observation,
-                format!("{}\n{}", feedback(command), describe(&state.house, rules.view)),
-            ),
+            CommandResult::Done(command) => {
+                let mut text = feedback(command);
+                text.reserve(400);
+                text.push('\n');
+                describe_into(&mut text, &state.house, rules.view);
+                reply.set(Speaker::Env, Kind::Observation, text);
+            }
         }
     }
 }
