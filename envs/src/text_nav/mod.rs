@@ -286,7 +286,10 @@ fn apply_command<M: Component>(mut episodes: Query<(&AgentAction, &mut HouseStat
 /// The admissible command `text` names, if any.
 pub fn normalise_and_match(house: &House, text: &str) -> Option<Command> {
     let normal = house::normalise_command(text)?;
-    house.admissible().find(|(listed, _)| *listed == normal).map(|(_, command)| command)
+    let commands = house::all_commands();
+    let index = commands.binary_search_by(|(listed, _)| listed.as_str().cmp(normal.as_str())).ok()?;
+    let command = commands[index].1;
+    house.allows(command).then_some(command)
 }
 
 fn is_loss(result: CommandResult) -> bool {
