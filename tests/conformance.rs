@@ -30,6 +30,10 @@ conformance_tests! {
     chess_conforms => "chess-v0",
     chess_endgames_conforms => "chess_endgames-v0",
     wordle_conforms => "wordle-v0",
+    maze_fo_conforms => "maze-fo-v0",
+    maze_po_conforms => "maze-po-v0",
+    text_nav_fo_conforms => "text_nav-fo-v0",
+    text_nav_po_conforms => "text_nav-po-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

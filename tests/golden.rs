@@ -89,3 +89,19 @@ fn wordle_expert_random_and_dataset() {
     check("wordle-v0", "random", 0, 1);
     check("wordle-v0", "dataset", 0, 2);
 }
+
+#[test]
+fn maze_experts_random_and_dataset() {
+    check("maze-fo-v0", "expert", 0, 2);
+    check("maze-po-v0", "expert", 0, 2);
+    check("maze-po-v0", "random", 0, 1);
+    check("maze-fo-v0", "dataset", 0, 1);
+}
+
+#[test]
+fn text_nav_planner_random_and_dataset() {
+    check("text_nav-fo-v0", "expert", 0, 2);
+    check("text_nav-po-v0", "expert", 0, 2);
+    check("text_nav-fo-v0", "random", 0, 1);
+    check("text_nav-po-v0", "dataset", 0, 1);
+}

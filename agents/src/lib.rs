@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod maze;
 pub mod stdio;
+pub mod text_nav;
 pub mod twenty_questions;
 pub mod wordle;
 
@@ -27,6 +29,9 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
         "wordle-v0" => &["expert", "random", "scripted", "dataset"],
+        "maze-fo-v0" | "maze-po-v0" | "text_nav-fo-v0" | "text_nav-po-v0" => {
+            &["dataset", "expert", "random", "scripted"]
+        }
         _ => &[],
     }
 }
@@ -49,6 +54,20 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("wordle-v0", "random") => Some(Box::new(|| Box::new(wordle::RandomGuesser::new()))),
         ("wordle-v0", "scripted") => Some(Box::new(|| Box::new(wordle::CyclingGuesser::new()))),
         ("wordle-v0", "dataset") => Some(Box::new(|| Box::new(wordle::DatasetMixture::new()))),
+        ("maze-fo-v0", "expert") => Some(Box::new(|| Box::new(maze::BfsExpert::fully_observed()))),
+        ("maze-po-v0", "expert") => Some(Box::new(|| Box::new(maze::BfsExpert::partially_observed()))),
+        ("maze-fo-v0", "dataset") => Some(Box::new(|| Box::new(maze::SubmazeMixture::fully_observed()))),
+        ("maze-po-v0", "dataset") => Some(Box::new(|| Box::new(maze::SubmazeMixture::partially_observed()))),
+        ("maze-fo-v0" | "maze-po-v0", "random") => Some(Box::new(|| Box::new(maze::RandomMover::new()))),
+        ("maze-fo-v0" | "maze-po-v0", "scripted") => Some(Box::new(|| Box::new(maze::CyclingMover::new()))),
+        ("text_nav-fo-v0" | "text_nav-po-v0", "expert") => Some(Box::new(|| Box::new(text_nav::Planner::new()))),
+        ("text_nav-fo-v0" | "text_nav-po-v0", "dataset") => Some(Box::new(|| Box::new(text_nav::HalfOptimal::new()))),
+        ("text_nav-fo-v0" | "text_nav-po-v0", "random") => {
+            Some(Box::new(|| Box::new(text_nav::RandomCommander::new())))
+        }
+        ("text_nav-fo-v0" | "text_nav-po-v0", "scripted") => {
+            Some(Box::new(|| Box::new(text_nav::CyclingCommander::new())))
+        }
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod maze;
+pub mod text_nav;
 pub mod twenty_questions;
 pub mod wordle;
 
@@ -13,5 +15,9 @@ pub fn registry() -> Registry {
     registry.register::<chess::Chess>();
     registry.register::<chess::endgames::ChessEndgames>();
     registry.register::<wordle::Wordle>();
+    registry.register::<maze::MazeFullyObserved>();
+    registry.register::<maze::MazePartiallyObserved>();
+    registry.register::<text_nav::TextNavFullyObserved>();
+    registry.register::<text_nav::TextNavPartiallyObserved>();
     registry
 }
