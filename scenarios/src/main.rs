@@ -10,8 +10,6 @@
 //! ```
 
 mod bench;
-mod run;
-mod scenario;
 mod serve;
 
 use std::path::PathBuf;
@@ -19,7 +17,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::scenario::ScenarioError;
+use scenarios::scenario::ScenarioError;
+use scenarios::{run, scenario};
 
 #[derive(Debug, Parser)]
 #[command(
