@@ -20,14 +20,43 @@ import lm_gym
 TWENTY_QUESTIONS = "twenty_questions-v0"
 WORDLE = "wordle-v0"
 
-OPENING = ["Is it alive?", "Is it an animal?", "Is it bigger than a person?", "Is it used indoors?"]
-GUESSES = ["Is it a dog?", "Is it a cat?", "Is it a car?", "Is it a computer?", "Is it a tree?", "Is it a chair?"]
+# Category questions in order; once one is answered "Yes.", the object is guessed among a few
+# everyday members of that category (a scripted policy: no model, no knowledge base).
+CATEGORIES = [
+    ("Is it an animal?", ["dog", "cat", "horse", "cow", "pig", "chicken", "elephant", "lion"]),
+    ("Is it a fruit?", ["apple", "banana", "orange", "strawberry", "grapes", "lemon", "cherry"]),
+    ("Is it a vegetable?", ["carrot", "potato", "tomato", "broccoli", "onion", "corn"]),
+    ("Is it a vehicle?", ["car", "bus", "truck", "bicycle", "airplane", "train"]),
+    ("Is it clothing?", ["t-shirt", "jeans", "jacket", "shoes", "hat", "socks"]),
+    ("Is it electronic?", ["smartphone", "laptop", "television", "camera", "keyboard"]),
+    ("Is it a musical instrument?", ["piano", "guitar", "violin", "drum", "flute", "trumpet"]),
+    ("Is it furniture?", ["chair", "table", "sofa", "bed", "desk", "lamp"]),
+    ("Is it an office supply?", ["pen", "pencil", "stapler", "scissors", "ruler", "notebook"]),
+    ("Is it a kitchen tool?", ["knife", "fork", "spoon", "toaster", "kettle", "blender"]),
+    ("Is it a toy?", ["teddy bear", "doll", "kite", "balloon", "yo-yo"]),
+    ("Is it a tool?", ["hammer", "screwdriver", "wrench", "saw", "ladder"]),
+    ("Is it used for sports?", ["basketball", "soccer ball", "tennis racket", "skateboard"]),
+]
 
 
-def twenty_questions_policy(turn: int) -> str:
-    """Asks the opening questions, then guesses a fixed list of objects."""
-    script = OPENING + GUESSES
-    return script[turn % len(script)]
+class TwentyQuestionsPolicy:
+    """Narrows the category with yes/no questions, then guesses members of it."""
+
+    def __init__(self) -> None:
+        self.category = 0
+        self.found: list[str] | None = None
+
+    def act(self, last_answer: str | None) -> str:
+        if self.found is None and last_answer is not None:
+            if last_answer.strip().startswith("Yes"):
+                self.found = list(CATEGORIES[self.category][1])
+            else:
+                self.category += 1
+        if self.found:
+            return f"Is it a {self.found.pop(0)}?"
+        if self.found is None and self.category < len(CATEGORIES):
+            return CATEGORIES[self.category][0]
+        return "Is it bigger than a person?"
 
 
 def play_twenty_questions(episodes: int, seed: int) -> None:
@@ -35,10 +64,12 @@ def play_twenty_questions(episodes: int, seed: int) -> None:
     returns = []
     for episode in range(episodes):
         observation, info = env.reset(seed=seed if episode == 0 else None)
-        total, turn, done = 0.0, 0, False
+        policy = TwentyQuestionsPolicy()
+        total, turn, done, answer = 0.0, 0, False, None
         while not done:
-            action = twenty_questions_policy(turn)
+            action = policy.act(answer)
             observation, reward, terminated, truncated, info = env.step(action)
+            answer = observation
             total += reward
             turn += 1
             done = terminated or truncated

@@ -79,7 +79,16 @@ type StepTuple = (String, f64, bool, bool, u64, u32, bool, bool);
 
 fn step_tuple(step: Step) -> StepTuple {
     let Info { episode, turn, invalid_action, success, .. } = step.info;
-    (step.observation.into_owned(), step.reward, step.terminated, step.truncated, episode, turn, invalid_action, success)
+    (
+        step.observation.into_owned(),
+        step.reward,
+        step.terminated,
+        step.truncated,
+        episode,
+        turn,
+        invalid_action,
+        success,
+    )
 }
 
 /// One episode at a time in its own world (`sim_core::GymEnv`).
@@ -269,7 +278,8 @@ impl Scenario {
     #[staticmethod]
     fn load(target: &str) -> PyResult<Self> {
         let path = scenarios::scenario::resolve(target).map_err(scenario_error)?;
-        let text = std::fs::read_to_string(&path).map_err(|error| scenario_error(format!("{}: {error}", path.display())))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|error| scenario_error(format!("{}: {error}", path.display())))?;
         let name = path.file_stem().map_or_else(|| "scenario".to_owned(), |s| s.to_string_lossy().into_owned());
         Self::parse(text, &name, Some(&path.display().to_string()))
     }
@@ -366,7 +376,8 @@ impl Scenario {
             return Err(PyValueError::new_err("the stdio agent answers on standard input: use the scenarios binary"));
         }
         let scenario = self.loaded.clone();
-        let summary = py.detach(|| scenarios::run::run(scenario)).map_err(|error| runtime_error(format!("{error:#}")))?;
+        let summary =
+            py.detach(|| scenarios::run::run(scenario)).map_err(|error| runtime_error(format!("{error:#}")))?;
         serde_json::to_string(&summary).map_err(runtime_error)
     }
 
