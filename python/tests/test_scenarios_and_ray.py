@@ -77,14 +77,14 @@ def test_run_scenario_rejects_unknown_overrides():
 def test_the_gil_is_released_while_a_run_plays(tmp_path):
     result = {}
     worker = threading.Thread(
-        target=lambda: result.update(run=lm_gym.run_scenario("twenty_questions", episodes=300, out=tmp_path))
+        target=lambda: result.update(run=lm_gym.run_scenario("twenty_questions", episodes=1000, out=tmp_path))
     )
     ticks = 0
     worker.start()
     while worker.is_alive():
         ticks += 1
     worker.join()
-    assert result["run"].summary["episodes"] == 300
+    assert result["run"].summary["episodes"] == 1000
     # Holding the GIL for the whole run would leave this thread a handful of iterations.
     assert ticks > 10_000
 
