@@ -12,8 +12,6 @@
 
 mod bench;
 mod dataset;
-mod run;
-mod scenario;
 mod serve;
 
 use std::path::PathBuf;
@@ -21,7 +19,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::scenario::ScenarioError;
+use scenarios::scenario::ScenarioError;
+use scenarios::{run, scenario};
 
 #[derive(Debug, Parser)]
 #[command(

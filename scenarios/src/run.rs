@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use agents::AgentFactory;
@@ -9,7 +10,7 @@ use agents::stdio::StdioAgent;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use sim_core::{EpisodeStats, RunPlan, TrajectoryWriter, run_episodes};
+use sim_core::{EpisodeRecord, EpisodeStats, RunPlan, TrajectoryWriter, run_episodes};
 
 use crate::scenario::Scenario;
 
@@ -52,7 +53,234 @@ fn agent_factory(scenario: &Scenario) -> anyhow::Result<AgentFactory> {
             Box::new(agent)
         }));
     }
-    Ok(agents::built_in(&scenario.agent, &scenario.env.spec().id)?)
+    Ok(built_in_agent(scenario)?)
+}
+
+/// Episode statistics accumulated in episode-index order, whatever order the records arrive
+/// in. Floating-point sums depend on their order, so this is what makes `summary.json` the
+/// same bytes for every batch size, thread count or number of cluster workers.
+#[derive(Debug, Clone, Default)]
+pub struct OrderedStats {
+    next: u64,
+    waiting: std::collections::BTreeMap<u64, EpisodeRecord>,
+    stats: EpisodeStats,
+}
+
+impl OrderedStats {
+    /// `first` is the index of the run's first episode.
+    pub fn new(first: u64) -> Self {
+        Self { next: first, waiting: std::collections::BTreeMap::new(), stats: EpisodeStats::default() }
+    }
+
+    /// Accepts a finished episode in any order; counts every record that is now in sequence.
+    /// Only the fields the statistics use are kept while a record waits.
+    pub fn add(&mut self, record: &EpisodeRecord) {
+        self.waiting.insert(record.episode, record.clone_header());
+        while let Some(record) = self.waiting.remove(&self.next) {
+            self.stats.add(&record);
+            self.next += 1;
+        }
+    }
+
+    /// The statistics of the episodes counted so far (a contiguous prefix of the run).
+    pub fn stats(&self) -> &EpisodeStats {
+        &self.stats
+    }
+
+    /// The index of the next episode to count.
+    pub fn next(&self) -> u64 {
+        self.next
+    }
+}
+
+/// The copy of a record without its transcript, rewards and hidden state.
+trait CloneHeader {
+    fn clone_header(&self) -> EpisodeRecord;
+}
+
+impl CloneHeader for EpisodeRecord {
+    fn clone_header(&self) -> EpisodeRecord {
+        EpisodeRecord {
+            schema: self.schema.clone(),
+            env: self.env.clone(),
+            episode: self.episode,
+            seed: self.seed,
+            turns: self.turns,
+            episode_return: self.episode_return,
+            success: self.success,
+            terminated: self.terminated,
+            truncated: self.truncated,
+            ending: self.ending.clone(),
+            invalid_actions: self.invalid_actions,
+            rewards: Vec::new(),
+            transcript: sim_core::Transcript::default(),
+            hidden: Vec::new(),
+        }
+    }
+}
+
+/// The summary of a finished run: `stats` over every episode, in index order.
+pub fn summarize(scenario: &Scenario, stats: &EpisodeStats, env_steps: u64, wall_seconds: f64) -> Summary {
+    let spec = scenario.env.spec();
+    Summary {
+        scenario: scenario.name.clone(),
+        env: spec.id.clone(),
+        env_config: scenario.env.config_ron(),
+        agent: scenario.agent.clone(),
+        episodes: stats.episodes,
+        seed: scenario.seed,
+        batch_size: scenario.batch_size,
+        threads: scenario.threads,
+        success_rate: stats.success_rate(),
+        mean_return: stats.mean_return(),
+        mean_turns: stats.mean_turns(),
+        normalized_score: spec.score_anchors.map(|anchors| anchors.normalize(stats.mean_return())),
+        invalid_actions: stats.invalid_actions,
+        invalid_action_rate: stats.invalid_action_rate(),
+        endings: stats.ending_rates(),
+        env_steps,
+        wall_seconds,
+        env_steps_per_second: env_steps as f64 / wall_seconds.max(1e-9),
+    }
+}
+
+/// Writes `summary.json` (pretty JSON and a newline) into `out`.
+///
+/// # Errors
+/// I/O errors, naming the file.
+pub fn write_summary(out: &Path, summary: &Summary) -> anyhow::Result<()> {
+    let summary_path = out.join("summary.json");
+    let json = serde_json::to_string_pretty(summary)?;
+    std::fs::write(&summary_path, json + "\n").with_context(|| format!("writing {}", summary_path.display()))?;
+    Ok(())
+}
+
+/// The agent factory of a scenario's built-in agent (every agent but `stdio`).
+///
+/// # Errors
+/// [`agents::UnknownAgent`].
+pub fn built_in_agent(scenario: &Scenario) -> Result<AgentFactory, agents::UnknownAgent> {
+    agents::built_in(&scenario.agent, &scenario.env.spec().id)
+}
+
+/// The lines of `trajectories.jsonl` for one contiguous shard of a scenario's episodes.
+pub struct Shard {
+    /// The JSON lines of episodes `first..first + episodes`, in order, exactly as the full run
+    /// writes them.
+    pub lines: Vec<u8>,
+    /// Each episode's return, in order. JSON parsing of floats is best-effort, so the exact
+    /// values travel beside the lines to keep the summary's sums exact.
+    pub returns: Vec<f64>,
+    pub env_steps: u64,
+}
+
+/// Plays episodes `first..first + episodes` of a scenario with its built-in agent, in worlds
+/// of `scenario.batch_size` live episodes on `scenario.threads` threads. Each episode's seed
+/// derives from (scenario seed, episode index), so the lines equal those of a full run.
+///
+/// # Errors
+/// An unknown agent or an agent failure.
+pub fn play_shard(scenario: &Scenario, first: u64, episodes: u64) -> anyhow::Result<Shard> {
+    if scenario.agent == "stdio" {
+        anyhow::bail!("the stdio agent cannot play a shard: it answers on this process's standard input");
+    }
+    let factory = built_in_agent(scenario)?;
+    let plan = RunPlan {
+        seed: scenario.seed,
+        first_episode: first,
+        episodes,
+        batch_size: scenario.batch_size,
+        threads: scenario.threads,
+    };
+    let mut writer = TrajectoryWriter::new(Vec::new(), first);
+    let mut returns = std::collections::BTreeMap::new();
+    let env_steps = run_episodes(&scenario.env, &plan, factory.as_ref(), &mut |record| {
+        returns.insert(record.episode, record.episode_return);
+        writer.push(record)?;
+        Ok(())
+    })?;
+    if writer.waiting() != 0 {
+        anyhow::bail!("the shard ended with {} episodes unwritten", writer.waiting());
+    }
+    Ok(Shard { lines: writer.into_inner(), returns: returns.into_values().collect(), env_steps })
+}
+
+/// Writes the shards of a run, in episode order, into `trajectories.jsonl` and counts their
+/// statistics: the gathering end of a run split over workers.
+pub struct ShardWriter {
+    out: PathBuf,
+    file: BufWriter<File>,
+    next: u64,
+    stats: EpisodeStats,
+    env_steps: u64,
+}
+
+impl ShardWriter {
+    /// Creates `out/trajectories.jsonl`; the first shard must start at episode 0.
+    ///
+    /// # Errors
+    /// The folder or the file cannot be created.
+    pub fn create(out: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        let path = out.join("trajectories.jsonl");
+        let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self {
+            out: out.to_path_buf(),
+            file: BufWriter::new(file),
+            next: 0,
+            stats: EpisodeStats::default(),
+            env_steps: 0,
+        })
+    }
+
+    /// Appends the shard that starts at the next episode.
+    ///
+    /// # Errors
+    /// A line that is not a record, a shard out of order, returns that do not match the lines,
+    /// an I/O error.
+    pub fn push(&mut self, lines: &[u8], returns: &[f64], env_steps: u64) -> anyhow::Result<()> {
+        let mut count = 0;
+        for line in lines.split_inclusive(|&byte| byte == b'\n') {
+            let mut record: EpisodeRecord = serde_json::from_slice(line).context("a shard line is not a record")?;
+            anyhow::ensure!(
+                record.episode == self.next,
+                "shards out of order: expected episode {}, got {}",
+                self.next,
+                record.episode
+            );
+            let exact = *returns.get(count).context("a shard has fewer returns than lines")?;
+            anyhow::ensure!(
+                (exact - record.episode_return).abs() <= 1e-9 * exact.abs().max(1.0),
+                "episode {}: the return beside the line ({exact}) differs from the line's",
+                record.episode
+            );
+            record.episode_return = exact;
+            self.stats.add(&record);
+            self.file.write_all(line)?;
+            self.next += 1;
+            count += 1;
+        }
+        anyhow::ensure!(count == returns.len(), "a shard has {} lines and {} returns", count, returns.len());
+        self.file.flush()?;
+        self.env_steps += env_steps;
+        Ok(())
+    }
+
+    /// Episodes written so far.
+    pub fn episodes(&self) -> u64 {
+        self.next
+    }
+
+    /// Writes `summary.json` for `scenario` and returns the summary.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn finish(mut self, scenario: &Scenario, wall_seconds: f64) -> anyhow::Result<Summary> {
+        self.file.flush()?;
+        let summary = summarize(scenario, &self.stats, self.env_steps, wall_seconds);
+        write_summary(&self.out, &summary)?;
+        Ok(summary)
+    }
 }
 
 /// Plays the scenario. Returns the summary, or the error that stopped the run (what was
@@ -80,7 +308,7 @@ pub fn run(mut scenario: Scenario) -> anyhow::Result<Summary> {
         batch_size: scenario.batch_size,
         threads: scenario.threads,
     };
-    let mut stats = EpisodeStats::default();
+    let mut stats = OrderedStats::new(0);
     let started = Instant::now();
     let result = run_episodes(&scenario.env, &plan, factory.as_ref(), &mut |record| {
         stats.add(&record);
@@ -94,34 +322,12 @@ pub fn run(mut scenario: Scenario) -> anyhow::Result<Summary> {
     let env_steps = result.with_context(|| {
         format!(
             "the run stopped after {} finished episodes; {} holds every one written",
-            stats.episodes,
+            stats.stats().episodes,
             trajectories_path.display()
         )
     })?;
-    let spec = scenario.env.spec();
-    let summary = Summary {
-        scenario: scenario.name.clone(),
-        env: spec.id.clone(),
-        env_config: scenario.env.config_ron(),
-        agent: scenario.agent.clone(),
-        episodes: stats.episodes,
-        seed: scenario.seed,
-        batch_size: scenario.batch_size,
-        threads: scenario.threads,
-        success_rate: stats.success_rate(),
-        mean_return: stats.mean_return(),
-        mean_turns: stats.mean_turns(),
-        normalized_score: spec.score_anchors.map(|anchors| anchors.normalize(stats.mean_return())),
-        invalid_actions: stats.invalid_actions,
-        invalid_action_rate: stats.invalid_action_rate(),
-        endings: stats.ending_rates(),
-        env_steps,
-        wall_seconds,
-        env_steps_per_second: env_steps as f64 / wall_seconds.max(1e-9),
-    };
-    let summary_path = scenario.out.join("summary.json");
-    let json = serde_json::to_string_pretty(&summary)?;
-    std::fs::write(&summary_path, json + "\n").with_context(|| format!("writing {}", summary_path.display()))?;
+    let summary = summarize(&scenario, stats.stats(), env_steps, wall_seconds);
+    write_summary(&scenario.out, &summary)?;
     Ok(summary)
 }
 

@@ -53,6 +53,7 @@ struct ScenarioFile<'a> {
 }
 
 /// A loaded, checked scenario.
+#[derive(Clone)]
 pub struct Scenario {
     pub name: String,
     pub env: Arc<dyn EnvKind>,
@@ -102,6 +103,18 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError>
     let shown = path.display().to_string();
     let text =
         std::fs::read_to_string(path).map_err(|source| ScenarioError::Unreadable { path: shown.clone(), source })?;
+    let name = path.file_stem().map_or_else(|| "scenario".to_owned(), |s| s.to_string_lossy().into_owned());
+    parse(&text, &name, &shown, registry)
+}
+
+/// Parses and checks a scenario from its text: what [`load`] does after reading the file.
+/// `name` is the scenario's name (the file stem) and `shown` the path errors name. Used where
+/// the text travels instead of the file, e.g. to the workers of a cluster.
+///
+/// # Errors
+/// [`ScenarioError::Invalid`] naming `shown`, line and column of the first problem.
+pub fn parse(text: &str, name: &str, shown: &str, registry: &Registry) -> Result<Scenario, ScenarioError> {
+    let shown = shown.to_owned();
     let invalid = |line: usize, column: usize, message: String| ScenarioError::Invalid {
         path: shown.clone(),
         line,
@@ -110,25 +123,25 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError>
     };
     let file: ScenarioFile<'_> = ron::Options::default()
         .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
-        .from_str(&text)
+        .from_str(text)
         .map_err(|e| invalid(e.span.start.line, e.span.start.col, e.code.to_string()))?;
     let config_text = file.env.config.map(RawValue::get_ron);
     let env = registry.make(&file.env.id, config_text).map_err(|error| match error {
         ConfigError::Parse { line, column, message } => {
             // Positions are relative to the config's text, which is a slice of the file.
             let base = config_text.map_or(0, |config| config.as_ptr() as usize - text.as_ptr() as usize);
-            let (base_line, base_column) = line_column(&text, base);
+            let (base_line, base_column) = line_column(text, base);
             let column = if line == 1 { base_column + column - 1 } else { column };
             invalid(base_line + line - 1, column, format!("env config: {message}"))
         }
         ConfigError::UnknownEnv { .. } => {
             let offset = text.find(&format!("\"{}\"", file.env.id)).unwrap_or(0);
-            let (line, column) = line_column(&text, offset);
+            let (line, column) = line_column(text, offset);
             invalid(line, column, error.to_string())
         }
         ConfigError::Invalid(message) => {
             let offset = config_text.map_or(0, |config| config.as_ptr() as usize - text.as_ptr() as usize);
-            let (line, column) = line_column(&text, offset);
+            let (line, column) = line_column(text, offset);
             invalid(line, column, message)
         }
     })?;
@@ -141,10 +154,10 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError>
             "threads"
         };
         let offset = text.find(field).unwrap_or(0);
-        let (line, column) = line_column(&text, offset);
+        let (line, column) = line_column(text, offset);
         return Err(invalid(line, column, format!("`{field}` must be at least 1")));
     }
-    let name = path.file_stem().map_or_else(|| "scenario".to_owned(), |s| s.to_string_lossy().into_owned());
+    let name = name.to_owned();
     let out = file.out.map_or_else(|| PathBuf::from("runs").join(&name), PathBuf::from);
     Ok(Scenario {
         name,
