@@ -2,6 +2,7 @@
 
 pub mod chess;
 pub mod stdio;
+pub mod tool_feedback;
 pub mod twenty_questions;
 
 use thiserror::Error;
@@ -25,6 +26,7 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
     match env_id {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
+        "tool_feedback-v0" => &["expert", "noisy", "immediate", "random", "scripted"],
         _ => &[],
     }
 }
@@ -43,6 +45,10 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("chess-v0" | "chess_endgames-v0", "expert") => Some(Box::new(|| Box::new(chess::EngineExpert::new()))),
         ("chess-v0" | "chess_endgames-v0", "random") => Some(Box::new(|| Box::new(chess::RandomMover::new()))),
         ("chess-v0" | "chess_endgames-v0", "scripted") => Some(Box::new(|| Box::new(chess::CyclingMover::new()))),
+        ("tool_feedback-v0", "expert") => Some(Box::new(|| Box::new(tool_feedback::ExactPlanner::new()))),
+        ("tool_feedback-v0", "noisy" | "scripted") => Some(Box::new(|| Box::new(tool_feedback::NoisyPlanner::new()))),
+        ("tool_feedback-v0", "immediate") => Some(Box::new(|| Box::new(tool_feedback::AnswerImmediately::new()))),
+        ("tool_feedback-v0", "random") => Some(Box::new(|| Box::new(tool_feedback::RandomToolAgent::new()))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {
