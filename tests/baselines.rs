@@ -215,7 +215,9 @@ mod tool_feedback {
     #[test]
     #[ignore = "prints the documentation's tables"]
     fn tool_feedback_report() {
-        println!("| agent | mode | SR@1 | SR@2 | SR@3 | SR@4 | SR@5 | ΔSR@5 vs none | invalid rate | turns to success |");
+        println!(
+            "| agent | mode | SR@1 | SR@2 | SR@3 | SR@4 | SR@5 | ΔSR@5 vs none | invalid rate | turns to success |"
+        );
         for agent in ["immediate", "expert", "noisy"] {
             let none = play(agent, 5, FeedbackMode::None, 1000, 0);
             for mode in ALL_MODES {

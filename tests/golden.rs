@@ -82,3 +82,10 @@ fn chess_endgames_expert_and_random() {
     check("chess_endgames-v0", "expert", 0, 3);
     check("chess_endgames-v0", "random", 0, 2);
 }
+
+#[test]
+fn tool_feedback_noisy_expert_and_immediate() {
+    check("tool_feedback-v0", "noisy", 0, 4);
+    check("tool_feedback-v0", "expert", 0, 2);
+    check("tool_feedback-v0", "immediate", 0, 2);
+}

@@ -16,13 +16,7 @@ use sim_core::{Action, Agent, AgentError, AgentView, Kind, Transcript};
 
 /// The steps left, read from the newest budget line of the transcript.
 fn steps_left(transcript: &Transcript) -> u32 {
-    transcript
-        .entries()
-        .iter()
-        .rev()
-        .filter(|e| e.kind != Kind::Action)
-        .find_map(|e| read_budget(&e.text))
-        .unwrap_or(1)
+    transcript.entries().iter().rev().filter(|e| e.kind != Kind::Action).find_map(|e| read_budget(&e.text)).unwrap_or(1)
 }
 
 fn read_budget(text: &str) -> Option<u32> {

@@ -72,9 +72,14 @@ impl FeedbackMode {
 pub enum StepIssue {
     ToolError,
     /// A lookup of an entity the task does not need.
-    IrrelevantLookup { entity: String },
+    IrrelevantLookup {
+        entity: String,
+    },
     /// A `calc` before every required lookup was made: the first missing (entity, field).
-    CalcBeforeLookups { entity: String, field: String },
+    CalcBeforeLookups {
+        entity: String,
+        field: String,
+    },
     /// A `calc` result that is no value of the reference solution (ground truth only).
     WrongValue,
 }
@@ -83,13 +88,18 @@ pub enum StepIssue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Diagnosis {
     NotANumber,
-    SkippedLookup { entity: String, field: String },
+    SkippedLookup {
+        entity: String,
+        field: String,
+    },
     WrongUnit,
     StaleEntity,
     Arithmetic,
     ProgramError(String),
     /// Test `index` (1-based) fails.
-    FailingTest { index: usize },
+    FailingTest {
+        index: usize,
+    },
 }
 
 /// The names of required entities, with the spelling of the encyclopedia.
@@ -131,7 +141,12 @@ pub fn judge_step(
 }
 
 /// Diagnoses a wrong proposal (`None` when it is right).
-pub fn diagnose(kind: &TaskKind, proposal: &str, done: &[(String, String)], limits: &SandboxLimits) -> Option<Diagnosis> {
+pub fn diagnose(
+    kind: &TaskKind,
+    proposal: &str,
+    done: &[(String, String)],
+    limits: &SandboxLimits,
+) -> Option<Diagnosis> {
     match kind {
         TaskKind::Arithmetic(task) => diagnose_number(task, proposal, done),
         TaskKind::List(task) => diagnose_program(task, proposal, limits),
@@ -152,12 +167,15 @@ fn diagnose_number(task: &ArithmeticTask, proposal: &str, done: &[(String, Strin
     if let Some((entity, field)) = missing_lookup(task, done) {
         return Some(Diagnosis::SkippedLookup { entity, field });
     }
-    if task.factor > 1 && (value.checked_mul(task.factor) == Some(task.answer) || task.answer.checked_mul(task.factor) == Some(value))
+    if task.factor > 1
+        && (value.checked_mul(task.factor) == Some(task.answer) || task.answer.checked_mul(task.factor) == Some(value))
     {
         return Some(Diagnosis::WrongUnit);
     }
     let fields: Vec<&String> = task.required.iter().map(|(_, f)| f).collect();
-    if done.iter().any(|(entity, field)| fields.contains(&field) && !task.required.contains(&(entity.clone(), field.clone())))
+    if done
+        .iter()
+        .any(|(entity, field)| fields.contains(&field) && !task.required.contains(&(entity.clone(), field.clone())))
     {
         return Some(Diagnosis::StaleEntity);
     }
@@ -231,8 +249,8 @@ pub fn render_diagnosis(mode: FeedbackMode, diagnosis: &Diagnosis, task: &Task) 
     let mut text = match diagnosis {
         Diagnosis::NotANumber => "BAD. The answer must be one whole number.".to_owned(),
         Diagnosis::SkippedLookup { entity, field } => {
-            let mut text = "BAD. Your answer does not rest on every fact the task needs; look up what you skipped."
-                .to_owned();
+            let mut text =
+                "BAD. Your answer does not rest on every fact the task needs; look up what you skipped.".to_owned();
             if ground_truth {
                 text.push_str(&format!(" You still need the {field} of {}.", display_name(task, entity)));
             }

@@ -119,8 +119,7 @@ const INVALID_MESSAGE: &str = "I don't understand your input. Write exactly one 
 to run code, or one <solution>answer</solution> block to propose an answer.";
 
 fn budget_line(steps_left: u32, proposals_left: u32) -> String {
-    let mut line =
-        format!("You have {steps_left} steps left and {proposals_left} chances to propose solution left.");
+    let mut line = format!("You have {steps_left} steps left and {proposals_left} chances to propose solution left.");
     if steps_left == 1 {
         line.push_str(" You should take the last step to propose a solution.");
     }
@@ -262,7 +261,8 @@ fn apply_action(mut episodes: Query<(&AgentAction, &ToolRules, &mut ToolSession)
         session.turn = match parse_command(text) {
             None => TurnResult::Invalid,
             Some(Command::Execute(code)) => {
-                let execution = sandbox::execute(code, &mut session.variables, &session.task.encyclopedia, &rules.limits);
+                let execution =
+                    sandbox::execute(code, &mut session.variables, &session.task.encyclopedia, &rules.limits);
                 session.lookups.extend(execution.lookups.iter().cloned());
                 let issue = feedback::judge_step(&session.task.kind, &execution, &session.lookups, rules.feedback);
                 TurnResult::Executed { output: execution.output, issue }

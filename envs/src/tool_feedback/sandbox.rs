@@ -497,7 +497,7 @@ pub fn check_pipeline(program: &str, limits: &SandboxLimits) -> Result<(), Sandb
 
 fn parse_pipeline(program: &str, limits: &SandboxLimits) -> Result<Vec<Stage>, SandboxError> {
     let tokens = tokenize(program, limits)?;
-    if tokens.iter().any(|t| *t == Token::Separator) {
+    if tokens.contains(&Token::Separator) {
         return Err(SandboxError::Syntax("a pipeline is one line".into()));
     }
     let mut parser = Parser::new(&tokens, limits);
@@ -691,7 +691,9 @@ impl Machine<'_> {
             (Stage::Take(n), Value::Text(text)) => Ok(Value::Text(text.chars().take(*n).collect())),
             (Stage::Drop(n), Value::Text(text)) => Ok(Value::Text(text.chars().skip(*n).collect())),
             (Stage::Named(named), value) => self.named(*named, value),
-            (stage, value) => Err(SandboxError::Type(format!("{} cannot take {}", stage_name(stage), kind_name(&value)))),
+            (stage, value) => {
+                Err(SandboxError::Type(format!("{} cannot take {}", stage_name(stage), kind_name(&value))))
+            }
         }
     }
 
@@ -826,7 +828,8 @@ pub fn run_pipeline(program: &str, input: Value, limits: &SandboxLimits) -> Resu
         }
     }
     let stages = parse_pipeline(program, limits)?;
-    let mut machine = Machine { limits: *limits, steps: 0, facts: &NoFacts, lookups: Vec::new(), calc_results: Vec::new() };
+    let mut machine =
+        Machine { limits: *limits, steps: 0, facts: &NoFacts, lookups: Vec::new(), calc_results: Vec::new() };
     machine.pipeline(&stages, input)
 }
 
@@ -865,7 +868,8 @@ mod tests {
     #[test]
     fn pipelines_transform_lists_and_text() {
         let limits = SandboxLimits::default();
-        let out = run_pipeline("filter(x > 3) | map(x * 2) | sort_desc | take(2)", Value::List(vec![5, 1, 9, 4]), &limits);
+        let out =
+            run_pipeline("filter(x > 3) | map(x * 2) | sort_desc | take(2)", Value::List(vec![5, 1, 9, 4]), &limits);
         assert_eq!(out, Ok(Value::List(vec![18, 10])));
         assert_eq!(run_pipeline("reverse | upper", Value::Text("abc".into()), &limits), Ok(Value::Text("CBA".into())));
         assert_eq!(run("run(\"unique | sum\", [2, 2, 3])").output, "5");

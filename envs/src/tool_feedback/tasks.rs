@@ -101,7 +101,11 @@ impl Encyclopedia {
         let mut entities = Vec::new();
         for name in &rivers {
             let length = rng.random_range(40..2_400);
-            entities.push(Entity { name: name.clone(), kind: "river", fields: vec![("length_km", Value::Int(length))] });
+            entities.push(Entity {
+                name: name.clone(),
+                kind: "river",
+                fields: vec![("length_km", Value::Int(length))],
+            });
         }
         for name in &towns {
             let fields = vec![
@@ -527,7 +531,10 @@ pub fn read_statement(text: &str) -> Option<Plan> {
         let first = between(text, "The ships ", " and ")?;
         let second = between(text, " and ", " both sail")?;
         return Some(Plan::Arithmetic(ArithmeticPlan {
-            lookups: vec![line("first", named(first), "capacity_tonnes"), line("second", named(second), "capacity_tonnes")],
+            lookups: vec![
+                line("first", named(first), "capacity_tonnes"),
+                line("second", named(second), "capacity_tonnes"),
+            ],
             base: ("first", '+', "second".into()),
             factor: 1000,
         }));
