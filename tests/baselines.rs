@@ -198,6 +198,16 @@ mod tool_feedback {
     }
 
     #[test]
+    fn the_score_anchor_is_the_noisy_planner_without_feedback() {
+        let none = play("noisy", 5, FeedbackMode::None, 1000, 0);
+        assert!(
+            (none.success_rate - envs::tool_feedback::NOISY_WITHOUT_FEEDBACK).abs() < 1e-9,
+            "{}",
+            none.success_rate
+        );
+    }
+
+    #[test]
     fn bounds_hold_and_nobody_acts_invalidly() {
         let expert = play("expert", 5, textual(), 300, 13);
         assert_eq!(expert.success_rate, 1.0);

@@ -15,7 +15,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::seed::StreamRng;
 
-use super::sandbox::{Facts, SandboxLimits, Value, run_pipeline};
+use super::sandbox::{Facts, Value};
 
 /// Which task families an episode may draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -372,12 +372,23 @@ pub fn generate(rng: &mut StreamRng, families: &[TaskFamily], knobs: TaskKnobs) 
     }
 }
 
-/// The reference output of stages on an input.
+/// The reference output of stages on an input, computed natively (the checker's ground truth;
+/// a test checks the sandbox's `run` of [`pipeline_code`] agrees).
 pub fn apply(stages: &[ListStage], input: &[i64]) -> Vec<i64> {
-    match run_pipeline(&pipeline_code(stages), Value::List(input.to_vec()), &SandboxLimits::default()) {
-        Ok(Value::List(items)) => items,
-        _ => Vec::new(),
+    let mut items = input.to_vec();
+    for stage in stages {
+        match *stage {
+            ListStage::Greater(t) => items.retain(|x| *x > t),
+            ListStage::Even => items.retain(|x| x % 2 == 0),
+            ListStage::Times(m) => items.iter_mut().for_each(|x| *x *= m),
+            ListStage::Plus(a) => items.iter_mut().for_each(|x| *x += a),
+            ListStage::Reverse => items.reverse(),
+            ListStage::Sort => items.sort_unstable(),
+            ListStage::SortDesc => items.sort_unstable_by(|a, b| b.cmp(a)),
+            ListStage::Take(n) => items.truncate(usize::try_from(n).unwrap_or(0)),
+        }
     }
+    items
 }
 
 fn render_list(items: &[i64]) -> String {
@@ -568,6 +579,21 @@ mod tests {
     use crate::tool_feedback::sandbox::execute;
     use sim_core::seed::stream;
     use std::collections::BTreeMap;
+
+    /// The sandbox's `run` of a task's pipeline gives the native reference output.
+    #[test]
+    fn the_sandbox_agrees_with_the_reference_pipelines() {
+        use crate::tool_feedback::sandbox::run_pipeline;
+        let knobs = TaskKnobs { max_lookups: 3, list_stages: 3 };
+        for seed in 0..300 {
+            let task = generate(&mut stream(seed, "task"), &[TaskFamily::Lists], knobs);
+            let TaskKind::List(truth) = &task.kind else { unreachable!() };
+            for (input, output) in &truth.tests {
+                let run = run_pipeline(&pipeline_code(&truth.stages), Value::List(input.clone()), &Default::default());
+                assert_eq!(run, Ok(Value::List(output.clone())), "{}", pipeline_code(&truth.stages));
+            }
+        }
+    }
 
     /// The plan read back from every statement solves its task exactly.
     #[test]
