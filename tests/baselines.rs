@@ -138,3 +138,111 @@ fn chess_figures() {
         );
     }
 }
+
+/// `tool_feedback-v0`: MINT's effects with fixed seeds (the figures in docs/envs/tool_feedback.md).
+mod tool_feedback {
+    use envs::tool_feedback::metrics::{ToolMetrics, feedback_gain};
+    use envs::tool_feedback::{ALL_MODES, FeedbackMode};
+    use sim_core::{RunPlan, run_episodes};
+
+    const ENV: &str = "tool_feedback-v0";
+
+    fn config(k: u32, mode: FeedbackMode) -> String {
+        let mode = match mode {
+            FeedbackMode::None => "None".to_owned(),
+            FeedbackMode::Unary => "Unary".to_owned(),
+            FeedbackMode::Binary { ground_truth } => format!("Binary(ground_truth: {ground_truth})"),
+            FeedbackMode::Textual { ground_truth } => format!("Textual(ground_truth: {ground_truth})"),
+        };
+        format!("(max_steps: {k}, feedback: {mode})")
+    }
+
+    pub fn play(agent: &str, k: u32, mode: FeedbackMode, episodes: u64, seed: u64) -> ToolMetrics {
+        let kind = envs::registry().make(ENV, Some(&config(k, mode))).unwrap();
+        let factory = agents::built_in(agent, ENV).unwrap();
+        let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 1 };
+        let mut records = Vec::new();
+        run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
+            records.push(r);
+            Ok(())
+        })
+        .unwrap();
+        ToolMetrics::from_records(&records)
+    }
+
+    fn textual() -> FeedbackMode {
+        FeedbackMode::Textual { ground_truth: false }
+    }
+
+    #[test]
+    fn success_rises_with_the_step_budget() {
+        for agent in ["noisy", "expert"] {
+            let rates: Vec<f64> = (1..=5).map(|k| play(agent, k, textual(), 400, 11).success_rate).collect();
+            for pair in rates.windows(2) {
+                assert!(pair[0] <= pair[1], "{agent}: SR@k falls: {rates:?}");
+            }
+            assert!(rates[4] > rates[0] + 0.2, "{agent}: SR@5 not above SR@1: {rates:?}");
+        }
+    }
+
+    #[test]
+    fn feedback_helps_the_noisy_planner_in_mint_order() {
+        let rate = |mode| play("noisy", 5, mode, 600, 12).success_rate;
+        let none = rate(FeedbackMode::None);
+        let unary = rate(FeedbackMode::Unary);
+        let binary = rate(FeedbackMode::Binary { ground_truth: false });
+        let textual = rate(textual());
+        let textual_gt = rate(FeedbackMode::Textual { ground_truth: true });
+        assert!(none < unary && unary <= binary && binary <= textual, "{none} {unary} {binary} {textual}");
+        assert!(textual <= textual_gt, "with GT {textual_gt} below without {textual}");
+    }
+
+    #[test]
+    fn the_score_anchor_is_the_noisy_planner_without_feedback() {
+        let none = play("noisy", 5, FeedbackMode::None, 1000, 0);
+        assert!(
+            (none.success_rate - envs::tool_feedback::NOISY_WITHOUT_FEEDBACK).abs() < 1e-9,
+            "{}",
+            none.success_rate
+        );
+    }
+
+    #[test]
+    fn bounds_hold_and_nobody_acts_invalidly() {
+        let expert = play("expert", 5, textual(), 300, 13);
+        assert_eq!(expert.success_rate, 1.0);
+        assert_eq!(expert.invalid_action_rate, 0.0);
+        let immediate = play("immediate", 5, textual(), 300, 13);
+        assert!(immediate.success_rate < 0.02, "{}", immediate.success_rate);
+        let noisy = play("noisy", 5, textual(), 300, 13);
+        assert_eq!(noisy.invalid_action_rate, 0.0);
+        let random = play("random", 5, textual(), 300, 13);
+        assert!(random.invalid_action_rate > 0.05 && random.success_rate < 0.05);
+    }
+
+    /// Prints the tables of docs/envs/tool_feedback.md:
+    /// `cargo test -p gym-tests --test baselines tool_feedback_report -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints the documentation's tables"]
+    fn tool_feedback_report() {
+        println!(
+            "| agent | mode | SR@1 | SR@2 | SR@3 | SR@4 | SR@5 | ΔSR@5 vs none | invalid rate | turns to success |"
+        );
+        for agent in ["immediate", "expert", "noisy"] {
+            let none = play(agent, 5, FeedbackMode::None, 1000, 0);
+            for mode in ALL_MODES {
+                let rates: Vec<String> =
+                    (1..=5).map(|k| format!("{:.3}", play(agent, k, mode, 1000, 0).success_rate)).collect();
+                let at5 = play(agent, 5, mode, 1000, 0);
+                println!(
+                    "| {agent} | {} | {} | {:+.3} | {:.3} | {} |",
+                    mode.label(),
+                    rates.join(" | "),
+                    feedback_gain(&at5, &none),
+                    at5.invalid_action_rate,
+                    at5.turns_to_success.map_or("-".to_owned(), |t| format!("{t:.2}"))
+                );
+            }
+        }
+    }
+}

@@ -34,6 +34,7 @@ conformance_tests! {
     maze_po_conforms => "maze-po-v0",
     text_nav_fo_conforms => "text_nav-fo-v0",
     text_nav_po_conforms => "text_nav-po-v0",
+    tool_feedback_conforms => "tool_feedback-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

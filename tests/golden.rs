@@ -104,4 +104,8 @@ fn text_nav_planner_random_and_dataset() {
     check("text_nav-po-v0", "expert", 0, 2);
     check("text_nav-fo-v0", "random", 0, 1);
     check("text_nav-po-v0", "dataset", 0, 1);
+fn tool_feedback_noisy_expert_and_immediate() {
+    check("tool_feedback-v0", "noisy", 0, 4);
+    check("tool_feedback-v0", "expert", 0, 2);
+    check("tool_feedback-v0", "immediate", 0, 2);
 }

@@ -4,6 +4,7 @@ pub mod chess;
 pub mod maze;
 pub mod stdio;
 pub mod text_nav;
+pub mod tool_feedback;
 pub mod twenty_questions;
 pub mod wordle;
 
@@ -32,6 +33,7 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
         "maze-fo-v0" | "maze-po-v0" | "text_nav-fo-v0" | "text_nav-po-v0" => {
             &["dataset", "expert", "random", "scripted"]
         }
+        "tool_feedback-v0" => &["expert", "noisy", "immediate", "random", "scripted"],
         _ => &[],
     }
 }
@@ -68,6 +70,10 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("text_nav-fo-v0" | "text_nav-po-v0", "scripted") => {
             Some(Box::new(|| Box::new(text_nav::CyclingCommander::new())))
         }
+        ("tool_feedback-v0", "expert") => Some(Box::new(|| Box::new(tool_feedback::ExactPlanner::new()))),
+        ("tool_feedback-v0", "noisy" | "scripted") => Some(Box::new(|| Box::new(tool_feedback::NoisyPlanner::new()))),
+        ("tool_feedback-v0", "immediate") => Some(Box::new(|| Box::new(tool_feedback::AnswerImmediately::new()))),
+        ("tool_feedback-v0", "random") => Some(Box::new(|| Box::new(tool_feedback::RandomToolAgent::new()))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

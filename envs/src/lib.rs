@@ -3,6 +3,7 @@
 pub mod chess;
 pub mod maze;
 pub mod text_nav;
+pub mod tool_feedback;
 pub mod twenty_questions;
 pub mod wordle;
 
@@ -19,5 +20,6 @@ pub fn registry() -> Registry {
     registry.register::<maze::MazePartiallyObserved>();
     registry.register::<text_nav::TextNavFullyObserved>();
     registry.register::<text_nav::TextNavPartiallyObserved>();
+    registry.register::<tool_feedback::ToolFeedback>();
     registry
 }
