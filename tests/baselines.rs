@@ -138,3 +138,45 @@ fn chess_figures() {
         );
     }
 }
+
+fn play_city(agent: &str, config: &str, episodes: u64, seed: u64) -> (EpisodeStats, Vec<String>) {
+    let env = "guess_my_city-v0";
+    let kind = envs::registry().make(env, Some(config)).unwrap();
+    let factory = agents::built_in(agent, env).unwrap();
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2 };
+    let mut stats = EpisodeStats::default();
+    let mut lost = Vec::new();
+    run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
+        if !r.success {
+            lost.push(r.hidden[0].clone());
+        }
+        stats.add(&r);
+        Ok(())
+    })
+    .unwrap();
+    (stats, lost)
+}
+
+#[test]
+fn guess_my_city_expert_finds_every_city_and_matches_its_score_anchor() {
+    let cities = envs::guess_my_city::atlas().cities().len() as u64;
+    let (stats, lost) = play_city("expert", "(selection: Cycle)", cities, 0);
+    assert!(lost.is_empty(), "the expert cannot single out: {lost:?}");
+    assert_eq!(stats.invalid_actions, 0);
+    let (stats, _) = play_city("expert", "()", 1000, 0);
+    assert!(stats.success_rate() >= 0.9, "success rate {}", stats.success_rate());
+    assert!(
+        (stats.mean_return() - envs::guess_my_city::EXPERT_MEAN_RETURN).abs() < 1e-9,
+        "EXPERT_MEAN_RETURN is {} but the expert scores {}",
+        envs::guess_my_city::EXPERT_MEAN_RETURN,
+        stats.mean_return()
+    );
+}
+
+#[test]
+fn guess_my_city_random_questioner_rarely_wins() {
+    let (stats, _) = play_city("random", "()", 1000, 0);
+    assert!(stats.success_rate() <= 0.1, "success rate {}", stats.success_rate());
+    assert_eq!(stats.invalid_actions, 0);
+    println!("random: success {} mean return {}", stats.success_rate(), stats.mean_return());
+}

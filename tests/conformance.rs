@@ -29,6 +29,7 @@ conformance_tests! {
     twenty_questions_conforms => "twenty_questions-v0",
     chess_conforms => "chess-v0",
     chess_endgames_conforms => "chess_endgames-v0",
+    guess_my_city_conforms => "guess_my_city-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

@@ -82,3 +82,18 @@ fn chess_endgames_expert_and_random() {
     check("chess_endgames-v0", "expert", 0, 3);
     check("chess_endgames-v0", "random", 0, 2);
 }
+
+#[test]
+fn guess_my_city_expert() {
+    check("guess_my_city-v0", "expert", 0, 3);
+}
+
+#[test]
+fn guess_my_city_random() {
+    check("guess_my_city-v0", "random", 0, 1);
+}
+
+#[test]
+fn guess_my_city_scripted_free_form() {
+    check("guess_my_city-v0", "scripted", 0, 2);
+}

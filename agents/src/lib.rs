@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod guess_my_city;
 pub mod stdio;
 pub mod twenty_questions;
 
@@ -25,6 +26,7 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
     match env_id {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
+        "guess_my_city-v0" => &["expert", "random", "scripted"],
         _ => &[],
     }
 }
@@ -43,6 +45,9 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("chess-v0" | "chess_endgames-v0", "expert") => Some(Box::new(|| Box::new(chess::EngineExpert::new()))),
         ("chess-v0" | "chess_endgames-v0", "random") => Some(Box::new(|| Box::new(chess::RandomMover::new()))),
         ("chess-v0" | "chess_endgames-v0", "scripted") => Some(Box::new(|| Box::new(chess::CyclingMover::new()))),
+        ("guess_my_city-v0", "expert") => Some(Box::new(|| Box::new(guess_my_city::InformationGainExpert::new()))),
+        ("guess_my_city-v0", "random") => Some(Box::new(|| Box::new(guess_my_city::RandomQuestioner::new()))),
+        ("guess_my_city-v0", "scripted") => Some(Box::new(|| Box::new(guess_my_city::CyclingQuestioner::new()))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

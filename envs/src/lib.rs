@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod guess_my_city;
+pub mod text;
 pub mod twenty_questions;
 
 use sim_core::Registry;
@@ -11,5 +13,6 @@ pub fn registry() -> Registry {
     registry.register::<twenty_questions::TwentyQuestions>();
     registry.register::<chess::Chess>();
     registry.register::<chess::endgames::ChessEndgames>();
+    registry.register::<guess_my_city::GuessMyCity>();
     registry
 }
