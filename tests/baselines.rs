@@ -180,3 +180,50 @@ fn guess_my_city_random_questioner_rarely_wins() {
     assert_eq!(stats.invalid_actions, 0);
     println!("random: success {} mean return {}", stats.success_rate(), stats.mean_return());
 }
+
+/// Car Dealer figures of one agent: stats, sale rate and mean sale price. The price is read
+/// back from the buyer's final message in LMRL-Gym's structured form.
+pub fn car_dealer_figures(agent: &str, episodes: u64, seed: u64) -> (EpisodeStats, f64, f64) {
+    use envs::car_dealer::{Decision, parse_decision};
+    let env = "car_dealer-v0";
+    let kind = envs::registry().make(env, None).unwrap();
+    let factory = agents::built_in(agent, env).unwrap();
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2 };
+    let mut stats = EpisodeStats::default();
+    let (mut sales, mut revenue) = (0u64, 0u64);
+    run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
+        let last = r.transcript.last().map(|e| e.text.to_string()).unwrap_or_default();
+        if let Some(Decision::Accept { price, .. }) = parse_decision(&last) {
+            assert_eq!(r.ending, "sale");
+            assert!(r.hidden.contains(&format!("final_sale_amount={price}")), "{:?}", r.hidden);
+            sales += 1;
+            revenue += u64::from(price);
+        }
+        stats.add(&r);
+        Ok(())
+    })
+    .unwrap();
+    let mean_price = if sales == 0 { 0.0 } else { revenue as f64 / sales as f64 };
+    (stats, sales as f64 / episodes as f64, mean_price)
+}
+
+#[test]
+fn car_dealer_expert_beats_the_random_seller_by_a_clear_margin() {
+    let (expert, expert_sales, expert_price) = car_dealer_figures("expert", 1000, 0);
+    let (random, random_sales, random_price) = car_dealer_figures("random", 1000, 0);
+    println!(
+        "expert: return {:.3} sale rate {expert_sales:.3} mean price {expert_price:.0}; \
+         random: return {:.3} sale rate {random_sales:.3} mean price {random_price:.0}",
+        expert.mean_return(),
+        random.mean_return()
+    );
+    assert!(expert.mean_return() >= random.mean_return() + 0.3, "{} vs {}", expert.mean_return(), random.mean_return());
+    assert!(expert_sales > random_sales);
+    assert_eq!(expert.invalid_actions, 0);
+    assert!(
+        (expert.mean_return() - envs::car_dealer::EXPERT_MEAN_RETURN).abs() < 1e-9,
+        "EXPERT_MEAN_RETURN is {} but the expert scores {}",
+        envs::car_dealer::EXPERT_MEAN_RETURN,
+        expert.mean_return()
+    );
+}

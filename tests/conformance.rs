@@ -30,6 +30,7 @@ conformance_tests! {
     chess_conforms => "chess-v0",
     chess_endgames_conforms => "chess_endgames-v0",
     guess_my_city_conforms => "guess_my_city-v0",
+    car_dealer_conforms => "car_dealer-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

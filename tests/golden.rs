@@ -97,3 +97,18 @@ fn guess_my_city_random() {
 fn guess_my_city_scripted_free_form() {
     check("guess_my_city-v0", "scripted", 0, 2);
 }
+
+#[test]
+fn car_dealer_expert() {
+    check("car_dealer-v0", "expert", 0, 3);
+}
+
+#[test]
+fn car_dealer_random() {
+    check("car_dealer-v0", "random", 0, 2);
+}
+
+#[test]
+fn car_dealer_scripted_free_form() {
+    check("car_dealer-v0", "scripted", 0, 2);
+}

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod car_dealer;
 pub mod chess;
 pub mod guess_my_city;
 pub mod stdio;
@@ -27,6 +28,7 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
         "guess_my_city-v0" => &["expert", "random", "scripted"],
+        "car_dealer-v0" => &["expert", "random", "scripted"],
         _ => &[],
     }
 }
@@ -48,6 +50,9 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("guess_my_city-v0", "expert") => Some(Box::new(|| Box::new(guess_my_city::InformationGainExpert::new()))),
         ("guess_my_city-v0", "random") => Some(Box::new(|| Box::new(guess_my_city::RandomQuestioner::new()))),
         ("guess_my_city-v0", "scripted") => Some(Box::new(|| Box::new(guess_my_city::CyclingQuestioner::new()))),
+        ("car_dealer-v0", "expert") => Some(Box::new(|| Box::new(car_dealer::ExpertSeller::new()))),
+        ("car_dealer-v0", "random") => Some(Box::new(|| Box::new(car_dealer::RandomSeller::new()))),
+        ("car_dealer-v0", "scripted") => Some(Box::new(|| Box::new(car_dealer::CyclingSeller::new()))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod car_dealer;
 pub mod chess;
 pub mod guess_my_city;
 pub mod text;
@@ -14,5 +15,6 @@ pub fn registry() -> Registry {
     registry.register::<chess::Chess>();
     registry.register::<chess::endgames::ChessEndgames>();
     registry.register::<guess_my_city::GuessMyCity>();
+    registry.register::<car_dealer::CarDealer>();
     registry
 }
