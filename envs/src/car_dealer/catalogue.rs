@@ -2,7 +2,9 @@
 //! and readers for what a text mentions: brands, body types, features and prices in any of
 //! the usual forms ("$32,000", "32k", "32.5k", "32,500 dollars", "thirty-two thousand").
 
-use crate::text::for_each_word;
+use std::sync::OnceLock;
+
+use crate::text::{Lexicon, Token, for_each_word};
 
 /// Brand names with the other names a text may use, and the base list price in dollars.
 pub const BRANDS: [(&str, &[&str], u32); 13] = [
@@ -83,43 +85,50 @@ pub struct Mentions {
     pub features: u8,
 }
 
-/// Reads the brands, body types and features a text mentions (whole words, any case).
+/// What a catalogue phrase names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    Brand(u8),
+    Body(u8),
+    Feature(u8),
+}
+
+/// The catalogue's phrase table (built once).
+fn catalogue_words() -> &'static Lexicon<Item> {
+    static LEXICON: OnceLock<Lexicon<Item>> = OnceLock::new();
+    LEXICON.get_or_init(|| {
+        let mut lexicon = Lexicon::new();
+        let mut add = |phrase: &str, item: Item| {
+            lexicon.add(phrase, item).unwrap_or_else(|e| panic!("car_dealer catalogue: {e}"));
+        };
+        for (index, (_, names, _)) in BRANDS.iter().enumerate() {
+            names.iter().for_each(|name| add(name, Item::Brand(index as u8)));
+        }
+        for (index, (_, names, _)) in BODIES.iter().enumerate() {
+            names.iter().for_each(|name| add(name, Item::Body(index as u8)));
+        }
+        for (index, (_, names)) in FEATURES.iter().enumerate() {
+            names.iter().for_each(|name| add(name, Item::Feature(index as u8)));
+        }
+        lexicon
+    })
+}
+
+/// Reads the brands, body types and features a text mentions (whole words, any case, regular
+/// plurals; see [`crate::text`]). Only the first 512 words are read.
 pub fn mentions(text: &str) -> Mentions {
-    let mut words: [[u8; 16]; 96] = [[0; 16]; 96];
-    let mut count = 0;
-    for_each_word(text, |word| {
-        if count < words.len() {
-            let bytes = word.as_bytes();
-            let n = bytes.len().min(16);
-            words[count][..n].copy_from_slice(&bytes[..n]);
-            count += 1;
-        }
-        true
-    });
-    let word = |i: usize| {
-        let w = &words[i];
-        let n = w.iter().position(|b| *b == 0).unwrap_or(16);
-        std::str::from_utf8(&w[..n]).unwrap_or("")
+    let lexicon = catalogue_words();
+    let mut tokens = [Token::UNKNOWN; 512];
+    let count = match lexicon.read(text, tokens.len(), &mut tokens) {
+        Some(count) => count,
+        None => tokens.len(),
     };
-    let phrase_at = |i: usize, phrase: &str| (i..).zip(phrase.split(' ')).all(|(j, part)| j < count && word(j) == part);
     let mut found = Mentions::default();
-    for i in 0..count {
-        for (b, (_, names, _)) in BRANDS.iter().enumerate() {
-            if names.iter().any(|n| phrase_at(i, n)) {
-                found.brand = Some(b);
-            }
-        }
-        for (b, (_, names, _)) in BODIES.iter().enumerate() {
-            if names.iter().any(|n| phrase_at(i, n)) {
-                found.body = Some(b);
-            }
-        }
-        for (f, (_, names)) in FEATURES.iter().enumerate() {
-            if names.iter().any(|n| phrase_at(i, n)) {
-                found.features |= 1 << f;
-            }
-        }
-    }
+    lexicon.scan(&tokens[..count], |_, _, item| match item {
+        Item::Brand(brand) => found.brand = Some(brand as usize),
+        Item::Body(body) => found.body = Some(body as usize),
+        Item::Feature(feature) => found.features |= 1 << feature,
+    });
     found
 }
 
