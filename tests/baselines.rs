@@ -245,4 +245,91 @@ mod tool_feedback {
             }
         }
     }
+fn play_city(agent: &str, config: &str, episodes: u64, seed: u64) -> (EpisodeStats, Vec<String>) {
+    let env = "guess_my_city-v0";
+    let kind = envs::registry().make(env, Some(config)).unwrap();
+    let factory = agents::built_in(agent, env).unwrap();
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2 };
+    let mut stats = EpisodeStats::default();
+    let mut lost = Vec::new();
+    run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
+        if !r.success {
+            lost.push(r.hidden[0].clone());
+        }
+        stats.add(&r);
+        Ok(())
+    })
+    .unwrap();
+    (stats, lost)
+}
+
+#[test]
+fn guess_my_city_expert_finds_every_city_and_matches_its_score_anchor() {
+    let cities = envs::guess_my_city::atlas().cities().len() as u64;
+    let (stats, lost) = play_city("expert", "(selection: Cycle)", cities, 0);
+    assert!(lost.is_empty(), "the expert cannot single out: {lost:?}");
+    assert_eq!(stats.invalid_actions, 0);
+    let (stats, _) = play_city("expert", "()", 1000, 0);
+    assert!(stats.success_rate() >= 0.9, "success rate {}", stats.success_rate());
+    assert!(
+        (stats.mean_return() - envs::guess_my_city::EXPERT_MEAN_RETURN).abs() < 1e-9,
+        "EXPERT_MEAN_RETURN is {} but the expert scores {}",
+        envs::guess_my_city::EXPERT_MEAN_RETURN,
+        stats.mean_return()
+    );
+}
+
+#[test]
+fn guess_my_city_random_questioner_rarely_wins() {
+    let (stats, _) = play_city("random", "()", 1000, 0);
+    assert!(stats.success_rate() <= 0.1, "success rate {}", stats.success_rate());
+    assert_eq!(stats.invalid_actions, 0);
+    println!("random: success {} mean return {}", stats.success_rate(), stats.mean_return());
+}
+
+/// Car Dealer figures of one agent: stats, sale rate and mean sale price. The price is read
+/// back from the buyer's final message in LMRL-Gym's structured form.
+pub fn car_dealer_figures(agent: &str, episodes: u64, seed: u64) -> (EpisodeStats, f64, f64) {
+    use envs::car_dealer::{Decision, parse_decision};
+    let env = "car_dealer-v0";
+    let kind = envs::registry().make(env, None).unwrap();
+    let factory = agents::built_in(agent, env).unwrap();
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2 };
+    let mut stats = EpisodeStats::default();
+    let (mut sales, mut revenue) = (0u64, 0u64);
+    run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
+        let last = r.transcript.last().map(|e| e.text.to_string()).unwrap_or_default();
+        if let Some(Decision::Accept { price, .. }) = parse_decision(&last) {
+            assert_eq!(r.ending, "sale");
+            assert!(r.hidden.contains(&format!("final_sale_amount={price}")), "{:?}", r.hidden);
+            sales += 1;
+            revenue += u64::from(price);
+        }
+        stats.add(&r);
+        Ok(())
+    })
+    .unwrap();
+    let mean_price = if sales == 0 { 0.0 } else { revenue as f64 / sales as f64 };
+    (stats, sales as f64 / episodes as f64, mean_price)
+}
+
+#[test]
+fn car_dealer_expert_beats_the_random_seller_by_a_clear_margin() {
+    let (expert, expert_sales, expert_price) = car_dealer_figures("expert", 1000, 0);
+    let (random, random_sales, random_price) = car_dealer_figures("random", 1000, 0);
+    println!(
+        "expert: return {:.3} sale rate {expert_sales:.3} mean price {expert_price:.0}; \
+         random: return {:.3} sale rate {random_sales:.3} mean price {random_price:.0}",
+        expert.mean_return(),
+        random.mean_return()
+    );
+    assert!(expert.mean_return() >= random.mean_return() + 0.3, "{} vs {}", expert.mean_return(), random.mean_return());
+    assert!(expert_sales > random_sales);
+    assert_eq!(expert.invalid_actions, 0);
+    assert!(
+        (expert.mean_return() - envs::car_dealer::EXPERT_MEAN_RETURN).abs() < 1e-9,
+        "EXPERT_MEAN_RETURN is {} but the expert scores {}",
+        envs::car_dealer::EXPERT_MEAN_RETURN,
+        expert.mean_return()
+    );
 }

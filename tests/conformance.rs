@@ -35,6 +35,8 @@ conformance_tests! {
     text_nav_fo_conforms => "text_nav-fo-v0",
     text_nav_po_conforms => "text_nav-po-v0",
     tool_feedback_conforms => "tool_feedback-v0",
+    guess_my_city_conforms => "guess_my_city-v0",
+    car_dealer_conforms => "car_dealer-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

@@ -108,4 +108,31 @@ fn tool_feedback_noisy_expert_and_immediate() {
     check("tool_feedback-v0", "noisy", 0, 4);
     check("tool_feedback-v0", "expert", 0, 2);
     check("tool_feedback-v0", "immediate", 0, 2);
+fn guess_my_city_expert() {
+    check("guess_my_city-v0", "expert", 0, 3);
+}
+
+#[test]
+fn guess_my_city_random() {
+    check("guess_my_city-v0", "random", 0, 1);
+}
+
+#[test]
+fn guess_my_city_scripted_free_form() {
+    check("guess_my_city-v0", "scripted", 0, 2);
+}
+
+#[test]
+fn car_dealer_expert() {
+    check("car_dealer-v0", "expert", 0, 3);
+}
+
+#[test]
+fn car_dealer_random() {
+    check("car_dealer-v0", "random", 0, 2);
+}
+
+#[test]
+fn car_dealer_scripted_free_form() {
+    check("car_dealer-v0", "scripted", 0, 2);
 }

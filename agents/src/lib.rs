@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod car_dealer;
 pub mod chess;
 pub mod maze;
+pub mod guess_my_city;
 pub mod stdio;
 pub mod text_nav;
 pub mod tool_feedback;
@@ -34,6 +36,8 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
             &["dataset", "expert", "random", "scripted"]
         }
         "tool_feedback-v0" => &["expert", "noisy", "immediate", "random", "scripted"],
+        "guess_my_city-v0" => &["expert", "random", "scripted"],
+        "car_dealer-v0" => &["expert", "random", "scripted"],
         _ => &[],
     }
 }
@@ -74,6 +78,12 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("tool_feedback-v0", "noisy" | "scripted") => Some(Box::new(|| Box::new(tool_feedback::NoisyPlanner::new()))),
         ("tool_feedback-v0", "immediate") => Some(Box::new(|| Box::new(tool_feedback::AnswerImmediately::new()))),
         ("tool_feedback-v0", "random") => Some(Box::new(|| Box::new(tool_feedback::RandomToolAgent::new()))),
+        ("guess_my_city-v0", "expert") => Some(Box::new(|| Box::new(guess_my_city::InformationGainExpert::new()))),
+        ("guess_my_city-v0", "random") => Some(Box::new(|| Box::new(guess_my_city::RandomQuestioner::new()))),
+        ("guess_my_city-v0", "scripted") => Some(Box::new(|| Box::new(guess_my_city::CyclingQuestioner::new()))),
+        ("car_dealer-v0", "expert") => Some(Box::new(|| Box::new(car_dealer::ExpertSeller::new()))),
+        ("car_dealer-v0", "random") => Some(Box::new(|| Box::new(car_dealer::RandomSeller::new()))),
+        ("car_dealer-v0", "scripted") => Some(Box::new(|| Box::new(car_dealer::CyclingSeller::new()))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

@@ -1,9 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+pub mod car_dealer;
 pub mod chess;
 pub mod maze;
 pub mod text_nav;
 pub mod tool_feedback;
+pub mod guess_my_city;
+pub mod text;
 pub mod twenty_questions;
 pub mod wordle;
 
@@ -21,5 +24,7 @@ pub fn registry() -> Registry {
     registry.register::<text_nav::TextNavFullyObserved>();
     registry.register::<text_nav::TextNavPartiallyObserved>();
     registry.register::<tool_feedback::ToolFeedback>();
+    registry.register::<guess_my_city::GuessMyCity>();
+    registry.register::<car_dealer::CarDealer>();
     registry
 }
