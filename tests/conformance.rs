@@ -29,6 +29,8 @@ conformance_tests! {
     twenty_questions_conforms => "twenty_questions-v0",
     chess_conforms => "chess-v0",
     chess_endgames_conforms => "chess_endgames-v0",
+    robot_correction_conforms => "robot_correction-v0",
+    robot_memory_conforms => "robot_memory-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

@@ -82,3 +82,15 @@ fn chess_endgames_expert_and_random() {
     check("chess_endgames-v0", "expert", 0, 3);
     check("chess_endgames-v0", "random", 0, 2);
 }
+
+#[test]
+fn robot_correction_planner_oracle_and_random() {
+    check("robot_correction-v0", "planner", 0, 3);
+    check("robot_correction-v0", "oracle", 0, 2);
+    check("robot_correction-v0", "random", 0, 2);
+}
+
+#[test]
+fn robot_memory_campaign() {
+    check("robot_memory-v0", "memory", 0, 1);
+}

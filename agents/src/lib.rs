@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod robot;
 pub mod stdio;
 pub mod twenty_questions;
 
@@ -25,6 +26,8 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
     match env_id {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
+        "robot_correction-v0" => &["oracle", "planner", "random", "scripted"],
+        "robot_memory-v0" => &["memory", "oracle", "planner", "random", "scripted"],
         _ => &[],
     }
 }
@@ -43,6 +46,15 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("chess-v0" | "chess_endgames-v0", "expert") => Some(Box::new(|| Box::new(chess::EngineExpert::new()))),
         ("chess-v0" | "chess_endgames-v0", "random") => Some(Box::new(|| Box::new(chess::RandomMover::new()))),
         ("chess-v0" | "chess_endgames-v0", "scripted") => Some(Box::new(|| Box::new(chess::CyclingMover::new()))),
+        ("robot_correction-v0" | "robot_memory-v0", "oracle") => Some(Box::new(|| Box::new(robot::Oracle::new()))),
+        ("robot_correction-v0" | "robot_memory-v0", "planner") => Some(Box::new(|| Box::new(robot::Planner::new()))),
+        ("robot_correction-v0" | "robot_memory-v0", "random") => {
+            Some(Box::new(|| Box::new(robot::RandomCommander::new())))
+        }
+        ("robot_correction-v0" | "robot_memory-v0", "scripted") => {
+            Some(Box::new(|| Box::new(robot::CyclingCommander::new())))
+        }
+        ("robot_memory-v0", "memory") => Some(Box::new(|| Box::new(robot::MemoryPlanner::new()))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod robot;
 pub mod twenty_questions;
 
 use sim_core::Registry;
@@ -11,5 +12,7 @@ pub fn registry() -> Registry {
     registry.register::<twenty_questions::TwentyQuestions>();
     registry.register::<chess::Chess>();
     registry.register::<chess::endgames::ChessEndgames>();
+    registry.register::<robot::RobotCorrection>();
+    registry.register::<robot::RobotMemory>();
     registry
 }
