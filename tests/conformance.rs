@@ -31,6 +31,7 @@ conformance_tests! {
     chess_endgames_conforms => "chess_endgames-v0",
     robot_correction_conforms => "robot_correction-v0",
     robot_memory_conforms => "robot_memory-v0",
+    data_teacher_conforms => "data_teacher-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

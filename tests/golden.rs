@@ -94,3 +94,8 @@ fn robot_correction_planner_oracle_and_random() {
 fn robot_memory_campaign() {
     check("robot_memory-v0", "memory", 0, 1);
 }
+
+#[test]
+fn data_teacher_weakest() {
+    check("data_teacher-v0", "weakest", 0, 1);
+}

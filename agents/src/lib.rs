@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod data_teacher;
 pub mod robot;
 pub mod stdio;
 pub mod twenty_questions;
@@ -26,6 +27,7 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
     match env_id {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
+        "data_teacher-v0" => &["scripted", "sloppy", "uniform", "weakest"],
         "robot_correction-v0" => &["oracle", "planner", "random", "scripted"],
         "robot_memory-v0" => &["memory", "oracle", "planner", "random", "scripted"],
         _ => &[],
@@ -54,6 +56,9 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("robot_correction-v0" | "robot_memory-v0", "scripted") => {
             Some(Box::new(|| Box::new(robot::CyclingCommander::new())))
         }
+        ("data_teacher-v0", "uniform" | "scripted") => Some(Box::new(|| Box::new(data_teacher::UniformTeacher::new()))),
+        ("data_teacher-v0", "weakest") => Some(Box::new(|| Box::new(data_teacher::WeakestFirstTeacher::new()))),
+        ("data_teacher-v0", "sloppy") => Some(Box::new(|| Box::new(data_teacher::SloppyTeacher::new()))),
         ("robot_memory-v0", "memory") => Some(Box::new(|| Box::new(robot::MemoryPlanner::new()))),
         _ => None,
     };

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod data_teacher;
 pub mod robot;
 pub mod twenty_questions;
 
@@ -14,5 +15,6 @@ pub fn registry() -> Registry {
     registry.register::<chess::endgames::ChessEndgames>();
     registry.register::<robot::RobotCorrection>();
     registry.register::<robot::RobotMemory>();
+    registry.register::<data_teacher::DataTeacher>();
     registry
 }
