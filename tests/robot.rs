@@ -143,3 +143,29 @@ fn print_campaign_figures() {
         println!("{agent}: corrections per task by iteration {by_iteration:?}; {summary:?}");
     }
 }
+
+/// Frame mismatch changes only the human's words: with the same actions the campaign unfolds
+/// the same, and every left is a right.
+#[test]
+fn frame_mismatch_mirrors_the_words_only() {
+    use envs::robot::human::{Heard, interpret};
+    let plain = play("robot_correction-v0", None, "random", 30, 4);
+    let mirrored = play("robot_correction-v0", Some("(frame_mismatch_probability: 1.0)"), "random", 30, 4);
+    let mut nudges = 0;
+    for (a, b) in plain.iter().zip(&mirrored) {
+        assert_eq!(a.actions(), b.actions());
+        assert_eq!(a.rewards, b.rewards);
+        for (x, y) in a.transcript.entries().iter().zip(b.transcript.entries()) {
+            let said =
+                |text: &str| text.split("Human: \"").nth(1).map(|rest| rest.split('"').next().unwrap_or("").to_owned());
+            match (said(&x.text).as_deref().and_then(interpret), said(&y.text).as_deref().and_then(interpret)) {
+                (Some(Heard::Nudge { direction: d1, cm: c1 }), Some(Heard::Nudge { direction: d2, cm: c2 })) => {
+                    assert_eq!((d1.mirrored(), c1), (d2, c2));
+                    nudges += 1;
+                }
+                (p, q) => assert_eq!(p, q),
+            }
+        }
+    }
+    assert!(nudges > 20, "{nudges} nudges compared");
+}
