@@ -37,6 +37,9 @@ conformance_tests! {
     tool_feedback_conforms => "tool_feedback-v0",
     guess_my_city_conforms => "guess_my_city-v0",
     car_dealer_conforms => "car_dealer-v0",
+    robot_correction_conforms => "robot_correction-v0",
+    robot_memory_conforms => "robot_memory-v0",
+    data_teacher_conforms => "data_teacher-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

@@ -135,4 +135,18 @@ fn car_dealer_random() {
 #[test]
 fn car_dealer_scripted_free_form() {
     check("car_dealer-v0", "scripted", 0, 2);
+fn robot_correction_planner_oracle_and_random() {
+    check("robot_correction-v0", "planner", 0, 3);
+    check("robot_correction-v0", "oracle", 0, 2);
+    check("robot_correction-v0", "random", 0, 2);
+}
+
+#[test]
+fn robot_memory_campaign() {
+    check("robot_memory-v0", "memory", 0, 1);
+}
+
+#[test]
+fn data_teacher_weakest() {
+    check("data_teacher-v0", "weakest", 0, 1);
 }

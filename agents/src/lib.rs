@@ -4,6 +4,8 @@ pub mod car_dealer;
 pub mod chess;
 pub mod maze;
 pub mod guess_my_city;
+pub mod data_teacher;
+pub mod robot;
 pub mod stdio;
 pub mod text_nav;
 pub mod tool_feedback;
@@ -38,6 +40,9 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
         "tool_feedback-v0" => &["expert", "noisy", "immediate", "random", "scripted"],
         "guess_my_city-v0" => &["expert", "random", "scripted"],
         "car_dealer-v0" => &["expert", "random", "scripted"],
+        "data_teacher-v0" => &["scripted", "sloppy", "uniform", "weakest"],
+        "robot_correction-v0" => &["oracle", "planner", "random", "scripted"],
+        "robot_memory-v0" => &["memory", "oracle", "planner", "random", "scripted"],
         _ => &[],
     }
 }
@@ -84,6 +89,18 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("car_dealer-v0", "expert") => Some(Box::new(|| Box::new(car_dealer::ExpertSeller::new()))),
         ("car_dealer-v0", "random") => Some(Box::new(|| Box::new(car_dealer::RandomSeller::new()))),
         ("car_dealer-v0", "scripted") => Some(Box::new(|| Box::new(car_dealer::CyclingSeller::new()))),
+        ("robot_correction-v0" | "robot_memory-v0", "oracle") => Some(Box::new(|| Box::new(robot::Oracle::new()))),
+        ("robot_correction-v0" | "robot_memory-v0", "planner") => Some(Box::new(|| Box::new(robot::Planner::new()))),
+        ("robot_correction-v0" | "robot_memory-v0", "random") => {
+            Some(Box::new(|| Box::new(robot::RandomCommander::new())))
+        }
+        ("robot_correction-v0" | "robot_memory-v0", "scripted") => {
+            Some(Box::new(|| Box::new(robot::CyclingCommander::new())))
+        }
+        ("data_teacher-v0", "uniform" | "scripted") => Some(Box::new(|| Box::new(data_teacher::UniformTeacher::new()))),
+        ("data_teacher-v0", "weakest") => Some(Box::new(|| Box::new(data_teacher::WeakestFirstTeacher::new()))),
+        ("data_teacher-v0", "sloppy") => Some(Box::new(|| Box::new(data_teacher::SloppyTeacher::new()))),
+        ("robot_memory-v0", "memory") => Some(Box::new(|| Box::new(robot::MemoryPlanner::new()))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

@@ -7,6 +7,8 @@ pub mod text_nav;
 pub mod tool_feedback;
 pub mod guess_my_city;
 pub mod text;
+pub mod data_teacher;
+pub mod robot;
 pub mod twenty_questions;
 pub mod wordle;
 
@@ -26,5 +28,8 @@ pub fn registry() -> Registry {
     registry.register::<tool_feedback::ToolFeedback>();
     registry.register::<guess_my_city::GuessMyCity>();
     registry.register::<car_dealer::CarDealer>();
+    registry.register::<robot::RobotCorrection>();
+    registry.register::<robot::RobotMemory>();
+    registry.register::<data_teacher::DataTeacher>();
     registry
 }
