@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use sim_core::{EpisodeRecord, RunPlan, run_episodes};
 
+}
+
+#[test]
 fn render(record: &EpisodeRecord) -> String {
     let mut out = format!("# {} episode {} seed {}\n", record.env, record.episode, record.seed);
     for entry in record.transcript.entries() {
@@ -19,6 +22,9 @@ fn render(record: &EpisodeRecord) -> String {
     out
 }
 
+}
+
+#[test]
 fn transcripts(env: &str, agent: &str, seed: u64, episodes: u64) -> String {
     let kind = envs::registry().make(env, None).unwrap();
     let factory = agents::built_in(agent, env).unwrap();
@@ -33,6 +39,9 @@ fn transcripts(env: &str, agent: &str, seed: u64, episodes: u64) -> String {
     records.iter().map(render).collect()
 }
 
+}
+
+#[test]
 fn check(env: &str, agent: &str, seed: u64, episodes: u64) {
     let actual = transcripts(env, agent, seed, episodes);
     let path =
@@ -104,10 +113,16 @@ fn text_nav_planner_random_and_dataset() {
     check("text_nav-po-v0", "expert", 0, 2);
     check("text_nav-fo-v0", "random", 0, 1);
     check("text_nav-po-v0", "dataset", 0, 1);
+}
+
+#[test]
 fn tool_feedback_noisy_expert_and_immediate() {
     check("tool_feedback-v0", "noisy", 0, 4);
     check("tool_feedback-v0", "expert", 0, 2);
     check("tool_feedback-v0", "immediate", 0, 2);
+}
+
+#[test]
 fn guess_my_city_expert() {
     check("guess_my_city-v0", "expert", 0, 3);
 }
@@ -135,6 +150,9 @@ fn car_dealer_random() {
 #[test]
 fn car_dealer_scripted_free_form() {
     check("car_dealer-v0", "scripted", 0, 2);
+}
+
+#[test]
 fn robot_correction_planner_oracle_and_random() {
     check("robot_correction-v0", "planner", 0, 3);
     check("robot_correction-v0", "oracle", 0, 2);
