@@ -29,6 +29,7 @@ conformance_tests! {
     twenty_questions_conforms => "twenty_questions-v0",
     chess_conforms => "chess-v0",
     chess_endgames_conforms => "chess_endgames-v0",
+    reco_feed_conforms => "reco_feed-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

@@ -82,3 +82,9 @@ fn chess_endgames_expert_and_random() {
     check("chess_endgames-v0", "expert", 0, 3);
     check("chess_endgames-v0", "random", 0, 2);
 }
+
+#[test]
+fn reco_feed_clickbait_and_random() {
+    check("reco_feed-v0", "clickbait", 0, 2);
+    check("reco_feed-v0", "random", 0, 1);
+}

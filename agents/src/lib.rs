@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod reco_feed;
 pub mod stdio;
 pub mod twenty_questions;
 
@@ -25,6 +26,9 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
     match env_id {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
+        "reco_feed-v0" => {
+            &["expert", "interest", "interest_no_instructions", "quality", "clickbait", "random", "scripted"]
+        }
         _ => &[],
     }
 }
@@ -43,6 +47,14 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("chess-v0" | "chess_endgames-v0", "expert") => Some(Box::new(|| Box::new(chess::EngineExpert::new()))),
         ("chess-v0" | "chess_endgames-v0", "random") => Some(Box::new(|| Box::new(chess::RandomMover::new()))),
         ("chess-v0" | "chess_endgames-v0", "scripted") => Some(Box::new(|| Box::new(chess::CyclingMover::new()))),
+        ("reco_feed-v0", "expert" | "interest") => Some(Box::new(|| Box::new(reco_feed::InterestTracker::new(true)))),
+        ("reco_feed-v0", "interest_no_instructions") => {
+            Some(Box::new(|| Box::new(reco_feed::InterestTracker::new(false))))
+        }
+        ("reco_feed-v0", "quality") => Some(Box::new(|| Box::new(reco_feed::QualityGreedy))),
+        ("reco_feed-v0", "clickbait") => Some(Box::new(|| Box::new(reco_feed::ClickbaitGreedy))),
+        ("reco_feed-v0", "random") => Some(Box::new(|| Box::new(reco_feed::RandomRecommender))),
+        ("reco_feed-v0", "scripted") => Some(Box::new(|| Box::new(reco_feed::FirstCandidates))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod reco_feed;
 pub mod twenty_questions;
 
 use sim_core::Registry;
@@ -11,5 +12,6 @@ pub fn registry() -> Registry {
     registry.register::<twenty_questions::TwentyQuestions>();
     registry.register::<chess::Chess>();
     registry.register::<chess::endgames::ChessEndgames>();
+    registry.register::<reco_feed::RecoFeed>();
     registry
 }
