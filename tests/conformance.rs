@@ -30,6 +30,7 @@ conformance_tests! {
     chess_conforms => "chess-v0",
     chess_endgames_conforms => "chess_endgames-v0",
     reco_feed_conforms => "reco_feed-v0",
+    conv_rec_conforms => "conv_rec-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod conv_rec;
 pub mod reco_feed;
 pub mod stdio;
 pub mod twenty_questions;
@@ -29,6 +30,7 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
         "reco_feed-v0" => {
             &["expert", "interest", "interest_no_instructions", "quality", "clickbait", "random", "scripted"]
         }
+        "conv_rec-v0" => &["expert", "graph_pruned", "max_entropy", "always_recommend", "scripted"],
         _ => &[],
     }
 }
@@ -55,6 +57,10 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("reco_feed-v0", "clickbait") => Some(Box::new(|| Box::new(reco_feed::ClickbaitGreedy))),
         ("reco_feed-v0", "random") => Some(Box::new(|| Box::new(reco_feed::RandomRecommender))),
         ("reco_feed-v0", "scripted") => Some(Box::new(|| Box::new(reco_feed::FirstCandidates))),
+        ("conv_rec-v0", "expert" | "graph_pruned") => Some(Box::new(|| Box::new(conv_rec::GraphPruned))),
+        ("conv_rec-v0", "max_entropy") => Some(Box::new(|| Box::new(conv_rec::MaxEntropy))),
+        ("conv_rec-v0", "always_recommend") => Some(Box::new(|| Box::new(conv_rec::AlwaysRecommend))),
+        ("conv_rec-v0", "scripted") => Some(Box::new(|| Box::new(conv_rec::Cycling))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chess;
+pub mod conv_rec;
 pub mod reco_feed;
 pub mod twenty_questions;
 
@@ -13,5 +14,6 @@ pub fn registry() -> Registry {
     registry.register::<chess::Chess>();
     registry.register::<chess::endgames::ChessEndgames>();
     registry.register::<reco_feed::RecoFeed>();
+    registry.register::<conv_rec::ConvRec>();
     registry
 }
