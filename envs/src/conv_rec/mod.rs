@@ -139,6 +139,8 @@ pub struct Dialogue {
     pub denied: Vec<u16>,
     pub rejected_items: Vec<u32>,
     pub rejected_lists_in_a_row: u32,
+    /// The consistent items (see [`consistent_items`]), kept up to date incrementally.
+    pub candidate_items: Vec<u32>,
     pub candidates: usize,
     pub next: Move,
     pub answer: Answer,
@@ -244,7 +246,8 @@ impl Environment for ConvRec {
             .max_by_key(|&a| (catalogue.holders[a as usize].len(), std::cmp::Reverse(a)))
             .unwrap_or(attributes[0]);
         let accepted = vec![opening];
-        let candidates = consistent_items(&catalogue, &accepted, &[], &[]);
+        let candidate_items = catalogue.holders[opening as usize].clone();
+        let candidates = candidate_items.len();
         let prompt = format!(
             "You are a conversational recommender. The catalogue (seed {seed} with {items} items and {attributes} \
              attributes) holds items numbered 0 to {last}, written v<number>; attributes are named parent/value \
@@ -276,6 +279,7 @@ impl Environment for ConvRec {
                 denied: Vec::new(),
                 rejected_items: Vec::new(),
                 rejected_lists_in_a_row: 0,
+                candidate_items,
                 candidates,
                 next: Move::Invalid(String::new()),
                 answer: Answer::Invalid(String::new()),
@@ -392,8 +396,14 @@ fn user_answers(mut episodes: Query<(&AgentAction, &ConvRules, &SharedConvCatalo
             Answer::Invalid(_) => dialogue.rejected_lists_in_a_row,
             _ => 0,
         };
-        dialogue.candidates =
-            consistent_items(catalogue, &dialogue.accepted, &dialogue.denied, &dialogue.rejected_items);
+        // Same set as `consistent_items(accepted, denied, rejected)`, narrowed incrementally.
+        let Dialogue { accepted, denied, rejected_items, candidate_items, .. } = &mut *dialogue;
+        candidate_items.retain(|&item| {
+            accepted.iter().all(|&a| catalogue.has(item, a))
+                && !denied.iter().any(|&a| catalogue.has(item, a))
+                && !rejected_items.contains(&item)
+        });
+        dialogue.candidates = dialogue.candidate_items.len();
         dialogue.answer = answer;
     }
 }

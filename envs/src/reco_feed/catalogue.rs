@@ -205,6 +205,8 @@ pub struct Item {
     pub rating: f32,
     /// Public view count in thousands.
     pub views_thousands: u32,
+    /// The item's candidate line as observations show it (rendered once, at generation).
+    pub line: String,
 }
 
 impl Item {
@@ -223,6 +225,24 @@ impl Item {
             0.0
         }
     }
+}
+
+/// `i<id> | title | topic[/secondary] | tag, tag | length min | rating stars | views k views`.
+fn candidate_line(id: usize, item: &Item) -> String {
+    let topic = &TOPICS[item.topic as usize];
+    let topics = match item.secondary {
+        Some(secondary) => format!("{}/{}", topic.name, TOPICS[secondary as usize].name),
+        None => topic.name.to_owned(),
+    };
+    format!(
+        "i{id} | {} | {topics} | {}, {} | {:.1} min | {:.1} stars | {}k views",
+        item.title,
+        topic.tags[item.tags[0] as usize],
+        topic.tags[item.tags[1] as usize],
+        item.length,
+        item.rating,
+        item.views_thousands
+    )
 }
 
 /// Cosine similarity of two items' topic vectors.
@@ -294,7 +314,16 @@ impl Catalogue {
                     clickbait,
                     rating,
                     views_thousands: views.max(1),
+                    line: String::new(),
                 }
+            })
+            .collect::<Vec<Item>>();
+        let items = items
+            .into_iter()
+            .enumerate()
+            .map(|(id, mut item)| {
+                item.line = candidate_line(id, &item);
+                item
             })
             .collect();
         Self { seed, items }

@@ -243,21 +243,8 @@ liked it), and sometimes what they ask for. Keep them engaged: they leave when b
 fn render_candidates(out: &mut String, catalogue: &Catalogue, pool: &[u32], next_slate: u32, k: u32) {
     let _ = writeln!(out, "Candidates for slate {next_slate} (id | title | topic | tags | length | rating | views):");
     for &id in pool {
-        let item = &catalogue.items[id as usize];
-        let topic = &TOPICS[item.topic as usize];
-        let _ = write!(out, "i{id} | {} | {}", item.title, topic.name);
-        if let Some(secondary) = item.secondary {
-            let _ = write!(out, "/{}", TOPICS[secondary as usize].name);
-        }
-        let _ = writeln!(
-            out,
-            " | {}, {} | {:.1} min | {:.1} stars | {}k views",
-            topic.tags[item.tags[0] as usize],
-            topic.tags[item.tags[1] as usize],
-            item.length,
-            item.rating,
-            item.views_thousands
-        );
+        out.push_str(&catalogue.items[id as usize].line);
+        out.push('\n');
     }
     let _ = write!(out, "Recommend {k} ids: `recommend i.., i.., ...`");
 }
