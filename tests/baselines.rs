@@ -245,6 +245,8 @@ mod tool_feedback {
             }
         }
     }
+}
+
 fn play_city(agent: &str, config: &str, episodes: u64, seed: u64) -> (EpisodeStats, Vec<String>) {
     let env = "guess_my_city-v0";
     let kind = envs::registry().make(env, Some(config)).unwrap();

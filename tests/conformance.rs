@@ -40,6 +40,8 @@ conformance_tests! {
     robot_correction_conforms => "robot_correction-v0",
     robot_memory_conforms => "robot_memory-v0",
     data_teacher_conforms => "data_teacher-v0",
+    reco_feed_conforms => "reco_feed-v0",
+    conv_rec_conforms => "conv_rec-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

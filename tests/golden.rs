@@ -168,3 +168,15 @@ fn robot_memory_campaign() {
 fn data_teacher_weakest() {
     check("data_teacher-v0", "weakest", 0, 1);
 }
+
+#[test]
+fn reco_feed_clickbait_and_random() {
+    check("reco_feed-v0", "clickbait", 0, 2);
+    check("reco_feed-v0", "random", 0, 1);
+}
+
+#[test]
+fn conv_rec_graph_pruned_and_max_entropy() {
+    check("conv_rec-v0", "graph_pruned", 0, 2);
+    check("conv_rec-v0", "max_entropy", 0, 1);
+}

@@ -6,6 +6,8 @@ pub mod maze;
 pub mod guess_my_city;
 pub mod data_teacher;
 pub mod robot;
+pub mod conv_rec;
+pub mod reco_feed;
 pub mod stdio;
 pub mod text_nav;
 pub mod tool_feedback;
@@ -43,6 +45,10 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
         "data_teacher-v0" => &["scripted", "sloppy", "uniform", "weakest"],
         "robot_correction-v0" => &["oracle", "planner", "random", "scripted"],
         "robot_memory-v0" => &["memory", "oracle", "planner", "random", "scripted"],
+        "reco_feed-v0" => {
+            &["expert", "interest", "interest_no_instructions", "quality", "clickbait", "random", "scripted"]
+        }
+        "conv_rec-v0" => &["expert", "graph_pruned", "max_entropy", "always_recommend", "scripted"],
         _ => &[],
     }
 }
@@ -101,6 +107,18 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("data_teacher-v0", "weakest") => Some(Box::new(|| Box::new(data_teacher::WeakestFirstTeacher::new()))),
         ("data_teacher-v0", "sloppy") => Some(Box::new(|| Box::new(data_teacher::SloppyTeacher::new()))),
         ("robot_memory-v0", "memory") => Some(Box::new(|| Box::new(robot::MemoryPlanner::new()))),
+        ("reco_feed-v0", "expert" | "interest") => Some(Box::new(|| Box::new(reco_feed::InterestTracker::new(true)))),
+        ("reco_feed-v0", "interest_no_instructions") => {
+            Some(Box::new(|| Box::new(reco_feed::InterestTracker::new(false))))
+        }
+        ("reco_feed-v0", "quality") => Some(Box::new(|| Box::new(reco_feed::QualityGreedy))),
+        ("reco_feed-v0", "clickbait") => Some(Box::new(|| Box::new(reco_feed::ClickbaitGreedy))),
+        ("reco_feed-v0", "random") => Some(Box::new(|| Box::new(reco_feed::RandomRecommender))),
+        ("reco_feed-v0", "scripted") => Some(Box::new(|| Box::new(reco_feed::FirstCandidates))),
+        ("conv_rec-v0", "expert" | "graph_pruned") => Some(Box::new(|| Box::new(conv_rec::GraphPruned))),
+        ("conv_rec-v0", "max_entropy") => Some(Box::new(|| Box::new(conv_rec::MaxEntropy))),
+        ("conv_rec-v0", "always_recommend") => Some(Box::new(|| Box::new(conv_rec::AlwaysRecommend))),
+        ("conv_rec-v0", "scripted") => Some(Box::new(|| Box::new(conv_rec::Cycling))),
         _ => None,
     };
     factory.ok_or_else(|| UnknownAgent {

@@ -9,6 +9,8 @@ pub mod guess_my_city;
 pub mod text;
 pub mod data_teacher;
 pub mod robot;
+pub mod conv_rec;
+pub mod reco_feed;
 pub mod twenty_questions;
 pub mod wordle;
 
@@ -31,5 +33,7 @@ pub fn registry() -> Registry {
     registry.register::<robot::RobotCorrection>();
     registry.register::<robot::RobotMemory>();
     registry.register::<data_teacher::DataTeacher>();
+    registry.register::<reco_feed::RecoFeed>();
+    registry.register::<conv_rec::ConvRec>();
     registry
 }

@@ -1,0 +1,54 @@
+//! Metrics of `conv_rec-v0` runs from [`EpisodeRecord`]s (definitions of UNICORN's
+//! `evaluate.py`): SR@k = share of episodes that succeed by turn k; AT = mean turns, failed
+//! episodes counting the full `max_turns`; hDCG = for a success at turn T with the target at list
+//! rank r, 1/log2(T+2) + (1/log2(T+1) − 1/log2(T+2)) / log2(r+1), averaged over all episodes
+//! (0 for failures).
+
+use serde::Serialize;
+use sim_core::EpisodeRecord;
+
+/// Aggregated metrics of a set of episodes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConvMetrics {
+    pub episodes: usize,
+    pub sr5: f64,
+    pub sr10: f64,
+    pub sr15: f64,
+    pub average_turns: f64,
+    pub hdcg: f64,
+    pub mean_return: f64,
+}
+
+/// The list rank of the target in a successful episode, read from the user's last words.
+pub fn success_rank(record: &EpisodeRecord) -> Option<usize> {
+    if !record.success {
+        return None;
+    }
+    let text = &record.transcript.last()?.text;
+    text.split("Item ").nth(1)?.split_whitespace().next()?.parse().ok()
+}
+
+/// hDCG of one success at turn `turn` (1-based) and list rank `rank` (1-based).
+pub fn hdcg(turn: u32, rank: usize) -> f64 {
+    let t = f64::from(turn);
+    let a = 1.0 / (t + 2.0).log2();
+    let b = 1.0 / (t + 1.0).log2();
+    a + (b - a) / ((rank as f64) + 1.0).log2()
+}
+
+/// Aggregates `records` played with `max_turns` turns.
+pub fn conv_metrics(records: &[EpisodeRecord], max_turns: u32) -> ConvMetrics {
+    let n = records.len().max(1) as f64;
+    let by = |k: u32| records.iter().filter(|r| r.success && r.turns <= k).count() as f64 / n;
+    let turns: f64 = records.iter().map(|r| f64::from(if r.success { r.turns } else { max_turns })).sum();
+    let hdcg_sum: f64 = records.iter().filter_map(|r| success_rank(r).map(|rank| hdcg(r.turns, rank))).sum();
+    ConvMetrics {
+        episodes: records.len(),
+        sr5: by(5),
+        sr10: by(10),
+        sr15: by(15),
+        average_turns: turns / n,
+        hdcg: hdcg_sum / n,
+        mean_return: records.iter().map(|r| r.episode_return).sum::<f64>() / n,
+    }
+}
