@@ -6,9 +6,6 @@ use std::path::PathBuf;
 
 use sim_core::{EpisodeRecord, RunPlan, run_episodes};
 
-}
-
-#[test]
 fn render(record: &EpisodeRecord) -> String {
     let mut out = format!("# {} episode {} seed {}\n", record.env, record.episode, record.seed);
     for entry in record.transcript.entries() {
@@ -22,9 +19,6 @@ fn render(record: &EpisodeRecord) -> String {
     out
 }
 
-}
-
-#[test]
 fn transcripts(env: &str, agent: &str, seed: u64, episodes: u64) -> String {
     let kind = envs::registry().make(env, None).unwrap();
     let factory = agents::built_in(agent, env).unwrap();
@@ -39,9 +33,6 @@ fn transcripts(env: &str, agent: &str, seed: u64, episodes: u64) -> String {
     records.iter().map(render).collect()
 }
 
-}
-
-#[test]
 fn check(env: &str, agent: &str, seed: u64, episodes: u64) {
     let actual = transcripts(env, agent, seed, episodes);
     let path =

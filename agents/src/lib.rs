@@ -2,12 +2,12 @@
 
 pub mod car_dealer;
 pub mod chess;
-pub mod maze;
-pub mod guess_my_city;
-pub mod data_teacher;
-pub mod robot;
 pub mod conv_rec;
+pub mod data_teacher;
+pub mod guess_my_city;
+pub mod maze;
 pub mod reco_feed;
+pub mod robot;
 pub mod stdio;
 pub mod text_nav;
 pub mod tool_feedback;

@@ -2,15 +2,15 @@
 
 pub mod car_dealer;
 pub mod chess;
+pub mod conv_rec;
+pub mod data_teacher;
+pub mod guess_my_city;
 pub mod maze;
+pub mod reco_feed;
+pub mod robot;
+pub mod text;
 pub mod text_nav;
 pub mod tool_feedback;
-pub mod guess_my_city;
-pub mod text;
-pub mod data_teacher;
-pub mod robot;
-pub mod conv_rec;
-pub mod reco_feed;
 pub mod twenty_questions;
 pub mod wordle;
 
