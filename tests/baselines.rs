@@ -272,6 +272,7 @@ fn guess_my_city_expert_finds_every_city_and_matches_its_score_anchor() {
     assert!(lost.is_empty(), "the expert cannot single out: {lost:?}");
     assert_eq!(stats.invalid_actions, 0);
     let (stats, _) = play_city("expert", "()", 1000, 0);
+    println!("expert: success {} mean return {}", stats.success_rate(), stats.mean_return());
     assert!(stats.success_rate() >= 0.9, "success rate {}", stats.success_rate());
     assert!(
         (stats.mean_return() - envs::guess_my_city::EXPERT_MEAN_RETURN).abs() < 1e-9,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use envs::guess_my_city::cities::{Continent, Region};
+use envs::guess_my_city::cities::{Continent, FoodKind, LandmarkType, Region};
 use envs::guess_my_city::{CityId, atlas, respond};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
@@ -20,7 +20,8 @@ pub fn guess_question(city: CityId) -> String {
 
 /// The questions the agents ask: open questions on every topic, yes/no questions about every
 /// continent, region, hemisphere, coast, river, capital status, climate class, population
-/// threshold, country and language of the table, then a guess for every city.
+/// threshold, country, language, landmark type and food kind of the table, then a guess for
+/// every city.
 pub struct QuestionBank {
     pub questions: Vec<String>,
     /// Index of the first guess in `questions`.
@@ -64,6 +65,8 @@ pub fn question_bank() -> &'static QuestionBank {
         questions.extend([2, 5, 10, 20].map(|m| format!("Does it have more than {m} million people?")));
         questions.extend(atlas.countries().iter().map(|c| format!("Is it in {}?", c.name)));
         questions.extend(atlas.languages().iter().map(|l| format!("Do people speak {}?", l.name)));
+        questions.extend(LandmarkType::ALL.iter().map(|t| format!("Is it known for {}?", t.label())));
+        questions.extend(FoodKind::ALL.iter().map(|k| format!("Is the food known for {}?", k.label())));
         let first_guess = questions.len();
         questions.extend((0..atlas.cities().len() as CityId).map(guess_question));
         let mut interned: HashMap<String, u32> = HashMap::new();

@@ -90,6 +90,20 @@ impl Region {
         }
     }
 
+    /// How open answers about the location name the region: regions that hold a single city
+    /// of the table are merged with a neighbour, so that no location answer singles out one
+    /// city (yes/no questions still tell every region apart).
+    pub fn answer_label(self) -> &'static str {
+        match self {
+            Region::NorthAmerica | Region::Caribbean => "North America (the Caribbean included)",
+            Region::CentralAsia | Region::WesternAsia => "Western or Central Asia",
+            Region::WesternEurope | Region::NorthernEurope => "Western or Northern Europe",
+            Region::SouthernEurope | Region::SoutheasternEurope => "Southern or Southeastern Europe",
+            Region::CentralAfrica | Region::SouthernAfrica => "Central or Southern Africa",
+            other => other.label(),
+        }
+    }
+
     /// Phrases that name the region in questions.
     pub fn phrases(self) -> &'static [&'static str] {
         match self {
@@ -234,6 +248,195 @@ impl Climate {
     }
 }
 
+/// The kind of sight a city is best known for (its landmark fact). A shared vocabulary: each
+/// type belongs to several cities, so the open answer about landmarks narrows the candidates
+/// without naming one city.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+pub enum LandmarkType {
+    Tower,
+    Skyline,
+    Palace,
+    Fortress,
+    Temple,
+    Cathedral,
+    Mosque,
+    Ruins,
+    Monument,
+    Museum,
+    OldTown,
+    Waterfront,
+    Mountain,
+    Park,
+    Bridge,
+    Market,
+    Nightlife,
+    Parliament,
+    Square,
+}
+
+impl LandmarkType {
+    pub const ALL: [LandmarkType; 19] = [
+        LandmarkType::Tower,
+        LandmarkType::Skyline,
+        LandmarkType::Palace,
+        LandmarkType::Fortress,
+        LandmarkType::Temple,
+        LandmarkType::Cathedral,
+        LandmarkType::Mosque,
+        LandmarkType::Ruins,
+        LandmarkType::Monument,
+        LandmarkType::Museum,
+        LandmarkType::OldTown,
+        LandmarkType::Waterfront,
+        LandmarkType::Mountain,
+        LandmarkType::Park,
+        LandmarkType::Bridge,
+        LandmarkType::Market,
+        LandmarkType::Nightlife,
+        LandmarkType::Parliament,
+        LandmarkType::Square,
+    ];
+
+    /// How answers name the type ("It is known for {label}.").
+    pub fn label(self) -> &'static str {
+        match self {
+            LandmarkType::Tower => "a very tall modern tower",
+            LandmarkType::Skyline => "a skyline of skyscrapers",
+            LandmarkType::Palace => "a royal or imperial palace",
+            LandmarkType::Fortress => "a historic castle or fortress",
+            LandmarkType::Temple => "old temples and pagodas",
+            LandmarkType::Cathedral => "a great cathedral or basilica",
+            LandmarkType::Mosque => "a great mosque with tall minarets",
+            LandmarkType::Ruins => "ancient ruins",
+            LandmarkType::Monument => "a famous monument, memorial or statue",
+            LandmarkType::Museum => "its museums",
+            LandmarkType::OldTown => "a historic old quarter",
+            LandmarkType::Waterfront => "its seafront promenade",
+            LandmarkType::Mountain => "a mountain or natural landmark",
+            LandmarkType::Park => "a large park or garden",
+            LandmarkType::Bridge => "a famous bridge",
+            LandmarkType::Market => "huge bustling markets",
+            LandmarkType::Nightlife => "its music, arts and festivals",
+            LandmarkType::Parliament => "a grand parliament or government building",
+            LandmarkType::Square => "a grand central square",
+        }
+    }
+
+    /// Phrases that name the type in yes/no questions ("Is it known for a cathedral?").
+    pub fn phrases(self) -> &'static [&'static str] {
+        match self {
+            LandmarkType::Tower => &["tower"],
+            LandmarkType::Skyline => &["skyline", "skyscraper", "high rise"],
+            LandmarkType::Palace => &["palace"],
+            LandmarkType::Fortress => &["castle", "fortress", "fort", "citadel"],
+            LandmarkType::Temple => &["temple", "pagoda", "shrine", "stupa"],
+            LandmarkType::Cathedral => &["cathedral", "basilica", "church", "monastery"],
+            LandmarkType::Mosque => &["mosque", "minaret"],
+            LandmarkType::Ruins => &["ruin", "ancient ruin", "pyramid", "archaeological site", "amphitheatre"],
+            LandmarkType::Monument => &["monument", "memorial", "statue", "obelisk", "mausoleum"],
+            LandmarkType::Museum => &["museum", "gallery"],
+            LandmarkType::OldTown => {
+                &["old town", "old quarter", "historic quarter", "historic centre", "historic center", "medina"]
+            }
+            LandmarkType::Waterfront => &["promenade", "seafront", "boardwalk", "beachfront"],
+            LandmarkType::Mountain => &["mountain", "volcano", "natural landmark", "natural wonder"],
+            LandmarkType::Park => &["park", "garden"],
+            LandmarkType::Bridge => &["bridge"],
+            LandmarkType::Market => &["market", "bazaar", "souk"],
+            LandmarkType::Nightlife => &["music", "festival", "nightlife", "arts scene", "film industry"],
+            LandmarkType::Parliament => &["parliament", "capitol", "legislature"],
+            LandmarkType::Square => &["square", "plaza"],
+        }
+    }
+}
+
+/// The kind of dish a city is known for (its signature food fact). A shared vocabulary, like
+/// [`LandmarkType`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+pub enum FoodKind {
+    Noodles,
+    Dumplings,
+    Rice,
+    Spicy,
+    Grilled,
+    Seafood,
+    Soups,
+    Stews,
+    Breads,
+    Sweets,
+    StreetSnacks,
+    Sandwiches,
+    Tacos,
+    Sausages,
+    MeatDishes,
+    Pizza,
+}
+
+impl FoodKind {
+    pub const ALL: [FoodKind; 16] = [
+        FoodKind::Noodles,
+        FoodKind::Dumplings,
+        FoodKind::Rice,
+        FoodKind::Spicy,
+        FoodKind::Grilled,
+        FoodKind::Seafood,
+        FoodKind::Soups,
+        FoodKind::Stews,
+        FoodKind::Breads,
+        FoodKind::Sweets,
+        FoodKind::StreetSnacks,
+        FoodKind::Sandwiches,
+        FoodKind::Tacos,
+        FoodKind::Sausages,
+        FoodKind::MeatDishes,
+        FoodKind::Pizza,
+    ];
+
+    /// How answers name the kind ("The local food is known for {label}.").
+    pub fn label(self) -> &'static str {
+        match self {
+            FoodKind::Noodles => "noodles and pasta",
+            FoodKind::Dumplings => "dumplings and filled pastries",
+            FoodKind::Rice => "rice dishes",
+            FoodKind::Spicy => "spicy curries and chilli dishes",
+            FoodKind::Grilled => "grilled and roasted meat",
+            FoodKind::Seafood => "fish and seafood",
+            FoodKind::Soups => "soups",
+            FoodKind::Stews => "slow-cooked stews",
+            FoodKind::Breads => "breads, pies and baked goods",
+            FoodKind::Sweets => "sweets, desserts and sweet drinks",
+            FoodKind::StreetSnacks => "fried street-food snacks",
+            FoodKind::Sandwiches => "hearty sandwiches",
+            FoodKind::Tacos => "tacos and tortilla dishes",
+            FoodKind::Sausages => "sausages",
+            FoodKind::MeatDishes => "hearty meat dishes such as cutlets and meatballs",
+            FoodKind::Pizza => "pizza",
+        }
+    }
+
+    /// Phrases that name the kind in yes/no questions ("Do people eat noodles?").
+    pub fn phrases(self) -> &'static [&'static str] {
+        match self {
+            FoodKind::Noodles => &["noodle", "pasta", "ramen", "spaghetti"],
+            FoodKind::Dumplings => &["dumpling", "dim sum", "empanada", "filled pastry", "filled pastries"],
+            FoodKind::Rice => &["rice", "pilaf", "biryani", "risotto", "paella"],
+            FoodKind::Spicy => &["curry", "curries", "chilli", "chili", "spicy", "hot pot"],
+            FoodKind::Grilled => &["grilled", "grill", "barbecue", "barbecued", "bbq", "kebab", "roast", "roasted"],
+            FoodKind::Seafood => &["seafood", "fish", "shellfish", "crab", "oyster", "shrimp", "prawn", "sushi"],
+            FoodKind::Soups => &["soup", "broth", "chowder"],
+            FoodKind::Stews => &["stew", "stewed", "casserole"],
+            FoodKind::Breads => &["bread", "flatbread", "bagel", "croissant", "pie", "bakery", "baked good"],
+            FoodKind::Sweets => &["sweet", "dessert", "cake", "pastry", "pastries", "waffle", "tart"],
+            FoodKind::StreetSnacks => &["street food", "fried snack", "fritter"],
+            FoodKind::Sandwiches => &["sandwich", "sandwiches", "burger"],
+            FoodKind::Tacos => &["taco", "tortilla", "burrito", "fajita"],
+            FoodKind::Sausages => &["sausage", "hot dog", "bratwurst"],
+            FoodKind::MeatDishes => &["cutlet", "meatball", "schnitzel", "meat dish", "meat dishes"],
+            FoodKind::Pizza => &["pizza"],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NamedEntry {
@@ -262,8 +465,8 @@ struct CityEntry {
     #[serde(default)]
     also_waters: Vec<String>,
     languages: Vec<String>,
-    landmark: String,
-    food: String,
+    landmark: LandmarkType,
+    food: FoodKind,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -289,12 +492,13 @@ impl Named {
 }
 
 /// Population bands shown in open answers (metropolitan area, millions).
-pub const POPULATION_BANDS: [(f32, &str); 5] = [
+/// (Auckland is the table's only city under 2 million, so the lowest band is "under 5 million":
+/// no open answer may single out one city.)
+pub const POPULATION_BANDS: [(f32, &str); 4] = [
     (20.0, "More than 20 million people live in its metropolitan area."),
     (10.0, "Between 10 and 20 million people live in its metropolitan area."),
     (5.0, "Between 5 and 10 million people live in its metropolitan area."),
-    (2.0, "Between 2 and 5 million people live in its metropolitan area."),
-    (0.0, "Fewer than 2 million people live in its metropolitan area."),
+    (0.0, "Fewer than 5 million people live in its metropolitan area."),
 ];
 
 /// A city and its facts.
@@ -319,8 +523,10 @@ pub struct City {
     /// answers never name them.
     pub also_waters: Vec<String>,
     pub languages: Vec<LanguageId>,
-    pub landmark: String,
-    pub food: String,
+    /// The kind of sight the city is best known for.
+    pub landmark: LandmarkType,
+    /// The kind of dish the city is known for.
+    pub food: FoodKind,
 }
 
 impl City {

@@ -11,7 +11,7 @@
 //!    facts ("in Asia", "on the coast", "more than 10 million people", "in Japan",
 //!    "Spanish") is answered "Yes." when all of them hold (with "not"/"never" inverting),
 //!    "No." otherwise; facts joined by "or" are answered "one at a time";
-//! 3. otherwise a question about a topic (weather, language, food, landmarks, water,
+//! 3. otherwise a question about a topic (weather, language, food kind, landmark type, water,
 //!    population, location, continent, hemisphere, capital status) gets the open answer of
 //!    that topic, one short sentence from the fact table;
 //! 4. a question for the name of the city or its country gets a fixed refusal, anything else
@@ -23,7 +23,9 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use super::cities::{Atlas, CityId, Climate, Continent, CountryId, LanguageId, POPULATION_BANDS, Region, atlas};
+use super::cities::{
+    Atlas, CityId, Climate, Continent, CountryId, FoodKind, LandmarkType, LanguageId, POPULATION_BANDS, Region, atlas,
+};
 use crate::text::{Lexicon, Token, WordId, contains_sequence, for_each_word, words};
 
 /// Longest question accepted, in bytes.
@@ -107,6 +109,10 @@ pub enum Fact {
     Language(LanguageId),
     Country(CountryId),
     Water(WaterId),
+    /// The city's landmark type is this one.
+    Landmark(LandmarkType),
+    /// The city's signature food is of this kind.
+    Food(FoodKind),
     /// Metropolitan population above this many millions.
     PopulationAbove(f32),
     PopulationBelow(f32),
@@ -128,6 +134,8 @@ impl Fact {
             Fact::Capital => Topic::Capital,
             Fact::Climate(_) => Topic::Climate,
             Fact::Language(_) => Topic::Language,
+            Fact::Landmark(_) => Topic::Landmark,
+            Fact::Food(_) => Topic::Food,
             Fact::PopulationAbove(_) | Fact::PopulationBelow(_) => Topic::Population,
             Fact::Country(_) => return None,
         })
@@ -267,7 +275,6 @@ const TOPIC_PHRASES: &[(Topic, &[&str])] = &[
             "landmark",
             "famous",
             "known for",
-            "monument",
             "sight",
             "attraction",
             "tourist",
@@ -329,7 +336,7 @@ fn fixed_facts() -> Vec<(Fact, &'static [&'static str])> {
         | Climate::Oceanic.bit()
         | Climate::Continental.bit()
         | Climate::Highland.bit();
-    vec![
+    let mut facts: Vec<(Fact, &'static [&'static str])> = vec![
         (Fact::NorthernHemisphere, &["northern hemisphere", "north of equator", "above equator"]),
         (Fact::SouthernHemisphere, &["southern hemisphere", "south of equator", "below equator"]),
         (Fact::EasternHemisphere, &["eastern hemisphere", "east of greenwich", "east of prime meridian"]),
@@ -380,7 +387,10 @@ fn fixed_facts() -> Vec<(Fact, &'static [&'static str])> {
             &["mild", "mild climate"],
         ),
         (Fact::PopulationAbove(10.0), &["megacity", "megalopolis"]),
-    ]
+    ];
+    facts.extend(LandmarkType::ALL.map(|landmark| (Fact::Landmark(landmark), landmark.phrases())));
+    facts.extend(FoodKind::ALL.map(|food| (Fact::Food(food), food.phrases())));
+    facts
 }
 
 /// The question reader's tables, built once from the fact table.
@@ -572,6 +582,8 @@ impl Reader {
             Fact::Language(language) => c.languages.contains(&language),
             Fact::Country(country) => c.country == country,
             Fact::Water(water) => self.city_waters[city as usize].contains(&water),
+            Fact::Landmark(landmark) => c.landmark == landmark,
+            Fact::Food(food) => c.food == food,
             Fact::PopulationAbove(millions) => c.population > millions,
             Fact::PopulationBelow(millions) => c.population < millions,
         }
@@ -813,11 +825,44 @@ fn open_answers() -> &'static [[String; Topic::ALL.len()]] {
     })
 }
 
+/// The open answer about languages for a city whose main language is the main language of no
+/// other city of the table.
+pub const OWN_LANGUAGE_REPLY: &str = "People there mostly speak their own national language.";
+
+/// The open answer about waters: the kinds of water the city lies on (an ocean, a sea, or a bay
+/// or strait; a river; lakes or canals for inland cities), never their names, which would single
+/// out most cities. Named waters are answered by yes/no questions ("Is it on the Nile?").
+fn water_answer(city: &super::cities::City) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    if let Some(coast) = &city.coast {
+        let coast_words = words(coast);
+        parts.push(if coast_words.iter().any(|w| w == "ocean") {
+            "an ocean"
+        } else if coast_words.iter().any(|w| w == "sea") {
+            "a sea"
+        } else {
+            "a bay or strait"
+        });
+    }
+    if city.river.is_some() {
+        parts.push("a river");
+    }
+    // Lakes, lagoons and canals are told only for inland cities (the coast says more).
+    if city.other_water.is_some() && !city.coastal() {
+        parts.push("lakes or canals");
+    }
+    match (city.coastal(), parts.is_empty()) {
+        (true, _) => format!("It is on the coast, by {}.", join(&parts)),
+        (false, false) => format!("It is inland, by {}.", join(&parts)),
+        (false, true) => "It is inland, and not on a major river or lake.".to_owned(),
+    }
+}
+
 /// One open answer, built from the facts.
 pub fn open_answer(atlas: &Atlas, id: CityId, topic: Topic) -> String {
     let city = atlas.city(id);
     match topic {
-        Topic::Location => format!("It is in {}.", city.region.label()),
+        Topic::Location => format!("It is in {}.", city.region.answer_label()),
         Topic::Continent => format!("It is in {}.", city.continent().label()),
         Topic::Hemisphere => format!(
             "It is in the {} and {} hemispheres.",
@@ -826,23 +871,22 @@ pub fn open_answer(atlas: &Atlas, id: CityId, topic: Topic) -> String {
         ),
         Topic::Climate => city.climate.sentence().to_owned(),
         Topic::Language => {
-            let names: Vec<&str> =
-                city.languages.iter().map(|&l| atlas.languages()[l as usize].name.as_str()).collect();
-            format!("People there mostly speak {}.", join(&names))
+            // Only the main language, and only when it is the main language of another city
+            // too: the full list, or a language of one city, would single out the city.
+            let main = city.languages[0];
+            let shared = atlas.cities().iter().filter(|other| other.languages[0] == main).count() >= 2;
+            if shared {
+                format!("People there mostly speak {}.", atlas.languages()[main as usize].name)
+            } else {
+                OWN_LANGUAGE_REPLY.to_owned()
+            }
         }
         Topic::Population => {
             POPULATION_BANDS.iter().find(|(floor, _)| city.population >= *floor).map_or("", |(_, text)| text).to_owned()
         }
-        Topic::Landmark => format!("It is known for {}.", city.landmark),
-        Topic::Food => format!("A local favourite is {}.", city.food),
-        Topic::Water => {
-            let waters: Vec<&str> = city.waters().collect();
-            match (city.coastal(), waters.is_empty()) {
-                (true, _) => format!("It is on the coast, by {}.", join(&waters)),
-                (false, false) => format!("It is inland, by {}.", join(&waters)),
-                (false, true) => "It is inland, and not on a major river.".to_owned(),
-            }
-        }
+        Topic::Landmark => format!("It is known for {}.", city.landmark.label()),
+        Topic::Food => format!("The local food is known for {}.", city.food.label()),
+        Topic::Water => water_answer(city),
         Topic::Capital => {
             if city.capital {
                 "It is the national capital.".to_owned()

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use proptest::prelude::*;
 
-use super::cities::{Climate, Continent, Region, atlas};
-use super::oracle::{Fact, Topic, answer, leak_guard, open_answer, reader};
+use super::cities::{Climate, Continent, FoodKind, LandmarkType, Region, atlas};
+use super::oracle::{Fact, OWN_LANGUAGE_REPLY, Topic, answer, leak_guard, open_answer, reader};
 use super::*;
 
 /// Question forms covering every kind of reading: open topics, yes/no facts, countries,
@@ -64,6 +64,20 @@ fn question_forms() -> Vec<String> {
     }
     for language in atlas.languages() {
         forms.push(format!("Do people speak {}?", language.name));
+    }
+    for landmark in LandmarkType::ALL {
+        forms.push(format!("Is it known for {}?", landmark.label()));
+        for phrase in landmark.phrases() {
+            forms.push(format!("Is there a famous {phrase}?"));
+            forms.push(format!("What {phrase} is it known for?"));
+        }
+    }
+    for food in FoodKind::ALL {
+        forms.push(format!("Is the food known for {}?", food.label()));
+        for phrase in food.phrases() {
+            forms.push(format!("Do people eat {phrase}?"));
+            forms.push(format!("What kind of {phrase} do they cook?"));
+        }
     }
     for city in atlas.cities() {
         for water in city.waters().chain(city.also_waters.iter().map(String::as_str)) {
@@ -229,24 +243,96 @@ fn yes_no_forms() {
     assert_eq!(ask("Shanghai", "Is it on the Yangtze?"), "Yes.");
     assert_eq!(ask("Hong Kong", "Is it in China?"), "Yes.");
     assert_eq!(ask("Singapore", "Is it in Singapore?"), CORRECT_REPLY);
+    assert_eq!(ask("Milan", "Is it known for a cathedral?"), "Yes.");
+    assert_eq!(ask("Milan", "Is it famous for a tower?"), "No.");
+    assert_eq!(ask("Tokyo", "Is there a famous tower?"), "Yes.");
+    assert_eq!(ask("Cairo", "Does it have ancient ruins?"), "Yes.");
+    assert_eq!(ask("Hanoi", "Do people eat noodles?"), "Yes.");
+    assert_eq!(ask("Delhi", "Is the food spicy?"), "Yes.");
+    assert_eq!(ask("Naples", "Is it known for pizza?"), "Yes.");
+    assert_eq!(ask("Naples", "Do they eat a lot of dumplings?"), "No.");
+    assert_eq!(ask("Naples", "Is the food not sausages?"), "Yes.");
+}
+
+#[test]
+fn landmark_and_food_questions_read_as_their_types() {
+    for landmark in LandmarkType::ALL {
+        let question = format!("Is it known for {}?", landmark.label());
+        match reader().read(&question, 40) {
+            Question::YesNo(yes_no) => assert_eq!(yes_no.facts(), [Fact::Landmark(landmark)], "{question}"),
+            other => panic!("{question}: {other:?}"),
+        }
+        for phrase in landmark.phrases() {
+            let question = format!("Is there a famous {phrase}?");
+            match reader().read(&question, 40) {
+                Question::YesNo(yes_no) => assert_eq!(yes_no.facts(), [Fact::Landmark(landmark)], "{question}"),
+                other => panic!("{question}: {other:?}"),
+            }
+            assert_eq!(reader().read(&format!("Which {phrase} is it known for?"), 40), Question::Open(Topic::Landmark));
+        }
+    }
+    for food in FoodKind::ALL {
+        let question = format!("Is the food known for {}?", food.label());
+        match reader().read(&question, 40) {
+            Question::YesNo(yes_no) => assert_eq!(yes_no.facts(), [Fact::Food(food)], "{question}"),
+            other => panic!("{question}: {other:?}"),
+        }
+        for phrase in food.phrases() {
+            let question = format!("Do people eat {phrase}?");
+            match reader().read(&question, 40) {
+                Question::YesNo(yes_no) => assert_eq!(yes_no.facts(), [Fact::Food(food)], "{question}"),
+                other => panic!("{question}: {other:?}"),
+            }
+        }
+    }
+}
+
+/// No open answer singles out one city: every sentence of every topic is shared by at least
+/// two cities of the table.
+#[test]
+fn no_open_answer_singles_out_a_city() {
+    let atlas = atlas();
+    for topic in Topic::ALL {
+        let mut counts: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+        for city in 0..atlas.cities().len() as CityId {
+            counts.entry(open_answer(atlas, city, topic)).or_default().push(atlas.city(city).name.as_str());
+        }
+        for (answer, cities) in &counts {
+            assert!(cities.len() >= 2, "{topic:?}: {answer:?} is only {cities:?}");
+        }
+    }
+    // Every type of the vocabularies is used, by at least two cities (three for landmarks).
+    for landmark in LandmarkType::ALL {
+        let users = atlas.cities().iter().filter(|c| c.landmark == landmark).count();
+        assert!(users >= 3, "{landmark:?}: {users} cities");
+    }
+    for food in FoodKind::ALL {
+        let users = atlas.cities().iter().filter(|c| c.food == food).count();
+        assert!(users >= 2, "{food:?}: {users} cities");
+    }
 }
 
 #[test]
 fn open_forms() {
     assert_eq!(ask("Tokyo", "What is the weather like?"), Climate::HumidSubtropical.sentence());
-    assert_eq!(ask("Tokyo", "Can you tell me about the food?"), "A local favourite is sushi.");
+    assert_eq!(ask("Tokyo", "Can you tell me about the food?"), "The local food is known for fish and seafood.");
+    assert_eq!(ask("Tokyo", "What is it famous for?"), "It is known for a very tall modern tower.");
+    assert_eq!(ask("Milan", "What is the most famous monument?"), "It is known for a great cathedral or basilica.");
     assert_eq!(ask("Tokyo", "What language do they speak?"), "People there mostly speak Japanese.");
-    assert_eq!(
-        ask("Singapore", "Which languages are spoken?"),
-        "People there mostly speak English, Malay, Mandarin and Tamil."
-    );
+    assert_eq!(ask("Singapore", "Which languages are spoken?"), "People there mostly speak English.");
+    assert_eq!(ask("Budapest", "What language do they speak?"), OWN_LANGUAGE_REPLY);
+    assert_eq!(ask("Budapest", "Do they speak Hungarian?"), "Yes.");
+    assert_eq!(ask("Havana", "Where is it?"), "It is in North America (the Caribbean included).");
+    assert_eq!(ask("Havana", "Is it in the Caribbean?"), "Yes.");
     assert_eq!(ask("Tokyo", "How big is it?"), "More than 20 million people live in its metropolitan area.");
     assert_eq!(ask("Tokyo", "Where is it?"), "It is in East Asia.");
-    assert_eq!(ask("Mumbai", "What sea is it on?"), "It is on the coast, by the Arabian Sea and the Mithi River.");
+    assert_eq!(ask("Mumbai", "What sea is it on?"), "It is on the coast, by a sea and a river.");
+    assert_eq!(ask("Tokyo", "What waters is it on?"), "It is on the coast, by an ocean and a river.");
+    assert_eq!(ask("Moscow", "Which river is it on?"), "It is inland, by a river.");
     assert_eq!(ask("Tokyo", "Which country is it in?"), NAME_REPLY);
     assert_eq!(ask("Tokyo", "What is the city called?"), NAME_REPLY);
     assert_eq!(ask("Tokyo", "What colour is the sky?"), UNMAPPED_REPLY);
-    assert_eq!(ask("Tokyo", "Is the food good?"), "A local favourite is sushi.");
+    assert_eq!(ask("Tokyo", "Is the food good?"), "The local food is known for fish and seafood.");
 }
 
 #[test]
