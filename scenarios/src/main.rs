@@ -6,10 +6,12 @@
 //! scenarios list                        every shipped scenario and its env id
 //! scenarios bench twenty_questions-v0   env steps/s as one JSON line
 //! scenarios bench chess-v0 --config "(opponent: Random)"   the same with an env config (RON)
+//! scenarios bench-llm [--model PATH]    LLM agent tokens/s at batch 1, 8, 32 and turn latency
 //! scenarios serve --addr 127.0.0.1:8765 envs over HTTP and WebSocket (docs/server.md)
 //! ```
 
 mod bench;
+mod bench_llm;
 mod run;
 mod scenario;
 mod serve;
@@ -28,7 +30,8 @@ use crate::scenario::ScenarioError;
     about = "Run a gym scenario: `scenarios <name | file.ron>`, `scenarios list`, `scenarios bench <env-id>`"
 )]
 struct Cli {
-    /// A scenario name (a file in scenarios/), a path to a .ron file, `list`, `bench` or `serve`.
+    /// A scenario name (a file in scenarios/), a path to a .ron file, `list`, `bench`, `bench-llm`
+    /// or `serve`.
     target: String,
     /// With `bench`: the env id to measure.
     env: Option<String>,
@@ -47,6 +50,10 @@ struct Cli {
     /// Agent name, e.g. `expert`, `random`, `scripted`, `stdio` (overrides the file).
     #[arg(long)]
     agent: Option<String>,
+    /// With `--agent llm`: a GGUF file or a Hugging Face folder (default: SmolLM2-135M-Instruct
+    /// Q8_0, fetched into the model cache).
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Run folder for trajectories.jsonl and summary.json (overrides the file).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -124,6 +131,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.target.as_str() {
         "list" => return list(),
         "serve" => return serve(&cli, registry),
+        "bench-llm" => return bench_llm::run(cli.model.as_deref()),
         "bench" => {
             let id = cli.env.as_deref().ok_or_else(|| anyhow::anyhow!("usage: scenarios bench <env-id>"))?;
             let kind = registry.make(id, cli.config.as_deref())?;
@@ -149,6 +157,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(agent) = cli.agent {
         loaded.agent = agent;
+    }
+    if let Some(model) = cli.model {
+        loaded.model = Some(model);
     }
     if let Some(out) = cli.out {
         loaded.out = out;

@@ -1,0 +1,132 @@
+//! The chat template (ChatML) over the typed transcript, and how an action is read out of the
+//! model's text for each env.
+//!
+//! Rendering is incremental: a turn renders only the transcript entries added since the
+//! episode's previous turn, and never the agent's own actions (their sampled tokens are
+//! already in the episode's token sequence). The token sequence of an episode is therefore
+//! append-only: `turn 1 prompt ++ turn 1 sample ++ turn 2 prompt ++ ...`.
+
+use serde::{Deserialize, Serialize};
+use sim_core::{Entry, Kind, Speaker};
+
+/// Opens a message.
+pub const IM_START: &str = "<|im_start|>";
+/// Ends a message; the model's end of turn.
+pub const IM_END: &str = "<|im_end|>";
+
+/// The ChatML rendering: the env's first prompt (its rules) as the system message, then the
+/// env's and partners' entries since the last action as one user message, then the assistant
+/// header the model continues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatTemplate {
+    /// Appended to the system message after the env's rules (empty: nothing).
+    pub instruction: String,
+    /// The user message of the first turn when the env said nothing after its rules.
+    pub opener: String,
+}
+
+impl Default for ChatTemplate {
+    fn default() -> Self {
+        Self {
+            instruction: "Reply with your next move only: one line, no explanation.".into(),
+            opener: "Your turn.".into(),
+        }
+    }
+}
+
+impl ChatTemplate {
+    /// The text a turn appends to the episode's token sequence.
+    ///
+    /// `entries` are the transcript entries added since the previous turn (for the first turn:
+    /// all of them, starting with the prompt); `closed` says whether the model ended its
+    /// previous message with `<|im_end|>` itself (otherwise the template closes it).
+    pub fn render_turn(&self, entries: &[Entry], first: bool, closed: bool) -> String {
+        let mut text = String::new();
+        let mut rest = entries;
+        if first {
+            let (system, after) = match entries.split_first() {
+                Some((prompt, after)) if prompt.kind == Kind::Prompt => (prompt.text.as_ref(), after),
+                _ => ("", entries),
+            };
+            text.push_str(IM_START);
+            text.push_str("system\n");
+            text.push_str(system);
+            if !self.instruction.is_empty() {
+                text.push_str("\n\n");
+                text.push_str(&self.instruction);
+            }
+            text.push_str(IM_END);
+            text.push('\n');
+            rest = after;
+        } else if closed {
+            text.push('\n');
+        } else {
+            text.push_str(IM_END);
+            text.push('\n');
+        }
+        let said: Vec<&str> =
+            rest.iter().filter(|e| !(e.speaker == Speaker::Agent && e.kind == Kind::Action)).map(|e| e.text.as_ref()).collect();
+        let user = if said.is_empty() { self.opener.clone() } else { said.join("\n") };
+        text.push_str(IM_START);
+        text.push_str("user\n");
+        text.push_str(&user);
+        text.push_str(IM_END);
+        text.push('\n');
+        text.push_str(IM_START);
+        text.push_str("assistant\n");
+        text
+    }
+}
+
+/// How an env's actions are generated and read out of the model's text.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionFormat {
+    /// Stop generating at the first newline after some text (single-line actions).
+    pub stop_at_newline: bool,
+    /// The action from the generated text (special tokens already removed).
+    pub extract: fn(&str) -> String,
+}
+
+/// The first non-empty line, trimmed.
+pub fn first_line(text: &str) -> String {
+    text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("").to_owned()
+}
+
+/// The action format of an env, by id. Every env shipped so far takes one-line actions (a
+/// question, a move), so the default is the first line; an env whose actions span lines or
+/// carry a tagged answer gets its own entry here.
+pub fn action_format(env_id: &str) -> ActionFormat {
+    match env_id {
+        _ => ActionFormat { stop_at_newline: true, extract: first_line },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turns_render_chatml_incrementally() {
+        let template = ChatTemplate::default();
+        let prompt = Entry::new(Speaker::Env, Kind::Prompt, "Rules.");
+        let first = template.render_turn(std::slice::from_ref(&prompt), true, false);
+        assert_eq!(
+            first,
+            "<|im_start|>system\nRules.\n\nReply with your next move only: one line, no explanation.<|im_end|>\n\
+             <|im_start|>user\nYour turn.<|im_end|>\n<|im_start|>assistant\n"
+        );
+        let action = Entry::new(Speaker::Agent, Kind::Action, "Is it red?");
+        let reply = Entry::new(Speaker::Partner, Kind::Observation, "No.");
+        let second = template.render_turn(&[action.clone(), reply.clone()], false, true);
+        assert_eq!(second, "\n<|im_start|>user\nNo.<|im_end|>\n<|im_start|>assistant\n");
+        let unclosed = template.render_turn(&[action, reply], false, false);
+        assert!(unclosed.starts_with("<|im_end|>\n<|im_start|>user\nNo."));
+    }
+
+    #[test]
+    fn first_line_skips_blank_lines() {
+        assert_eq!(first_line("\n  Is it a cat?  \nmore"), "Is it a cat?");
+        assert_eq!(first_line(""), "");
+    }
+}
