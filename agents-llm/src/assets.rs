@@ -183,7 +183,8 @@ pub fn requantize(source: &Path, target: &Path, dtype: GgmlDType) -> Result<(), 
     let mut tensors = Vec::with_capacity(names.len());
     for name in &names {
         let tensor = content.tensor(&mut reader, name, &Device::Cpu).map_err(quantize_error)?;
-        let keep = matches!(tensor.dtype(), GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) || tensor.dtype() == dtype;
+        let keep =
+            matches!(tensor.dtype(), GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) || tensor.dtype() == dtype;
         let tensor = if keep {
             tensor
         } else {

@@ -208,7 +208,6 @@ impl Model {
             true => QMatMul::from_qtensor(tensor("output.weight")?)?,
             false => QMatMul::from_qtensor(embedding_tensor)?,
         };
-        drop(tensor);
         let model = Self::assemble(config, device.clone(), embeddings, layers, final_norm, lm_head);
         Ok((model, content))
     }
@@ -220,7 +219,8 @@ impl Model {
     /// I/O, malformed config, missing tensors.
     pub fn from_hf_dir(dir: &Path, device: &Device) -> Result<Self, LlmError> {
         let config_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&config_path).map_err(|e| LlmError::Io(config_path.display().to_string(), e))?;
+        let text =
+            std::fs::read_to_string(&config_path).map_err(|e| LlmError::Io(config_path.display().to_string(), e))?;
         let hf: HfConfig = serde_json::from_str(&text).map_err(|e| LlmError::Format(format!("config.json: {e}")))?;
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| LlmError::Io(dir.display().to_string(), e))?
@@ -236,10 +236,10 @@ impl Model {
         for file in &files {
             weights.extend(candle_core::safetensors::load(file, device)?);
         }
-        let mut take = |name: &str| {
-            weights.remove(name).ok_or_else(|| LlmError::Format(format!("missing tensor `{name}`")))
-        };
-        let linear = |tensor: Tensor| -> Result<QMatMul, LlmError> { Ok(QMatMul::Tensor(tensor.to_dtype(DType::F32)?)) };
+        let mut take =
+            |name: &str| weights.remove(name).ok_or_else(|| LlmError::Format(format!("missing tensor `{name}`")));
+        let linear =
+            |tensor: Tensor| -> Result<QMatMul, LlmError> { Ok(QMatMul::Tensor(tensor.to_dtype(DType::F32)?)) };
         let config = ModelConfig {
             vocab_size: hf.vocab_size,
             hidden_size: hf.hidden_size,
@@ -407,7 +407,15 @@ impl Model {
     }
 
     /// Causal attention of one query row over the first `visible` cached positions.
-    fn attend(&self, query: &[f32], keys: &[f32], values: &[f32], visible: usize, scores: &mut Vec<f32>, out: &mut [f32]) {
+    fn attend(
+        &self,
+        query: &[f32],
+        keys: &[f32],
+        values: &[f32],
+        visible: usize,
+        scores: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
         let config = &self.config;
         let head_dim = config.head_dim();
         let kv_width = config.kv_heads * head_dim;

@@ -14,23 +14,26 @@ pub const IM_START: &str = "<|im_start|>";
 /// Ends a message; the model's end of turn.
 pub const IM_END: &str = "<|im_end|>";
 
-/// The ChatML rendering: the env's first prompt (its rules) as the system message, then the
-/// env's and partners' entries since the last action as one user message, then the assistant
-/// header the model continues.
+/// The ChatML rendering: a short system message (`system`), then the env's first prompt (its
+/// rules) and whatever else the env said before the first action as the first user message,
+/// then, each turn, the env's and partners' entries since the last action as one user message,
+/// then the assistant header the model continues.
+///
+/// The rules go in the user message rather than the system message: small instruct models
+/// (SmolLM2-135M) given "I am thinking of an object" as their system message answered in the
+/// env's voice instead of playing the agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChatTemplate {
-    /// Appended to the system message after the env's rules (empty: nothing).
-    pub instruction: String,
-    /// The user message of the first turn when the env said nothing after its rules.
-    pub opener: String,
+    /// The system message.
+    pub system: String,
 }
 
 impl Default for ChatTemplate {
     fn default() -> Self {
         Self {
-            instruction: "Reply with your next move only: one line, no explanation.".into(),
-            opener: "Your turn.".into(),
+            system: "You are the player in a text game. Reply with your next move only: one line, no explanation."
+                .into(),
         }
     }
 }
@@ -43,34 +46,26 @@ impl ChatTemplate {
     /// previous message with `<|im_end|>` itself (otherwise the template closes it).
     pub fn render_turn(&self, entries: &[Entry], first: bool, closed: bool) -> String {
         let mut text = String::new();
-        let mut rest = entries;
         if first {
-            let (system, after) = match entries.split_first() {
-                Some((prompt, after)) if prompt.kind == Kind::Prompt => (prompt.text.as_ref(), after),
-                _ => ("", entries),
-            };
             text.push_str(IM_START);
             text.push_str("system\n");
-            text.push_str(system);
-            if !self.instruction.is_empty() {
-                text.push_str("\n\n");
-                text.push_str(&self.instruction);
-            }
+            text.push_str(&self.system);
             text.push_str(IM_END);
             text.push('\n');
-            rest = after;
         } else if closed {
             text.push('\n');
         } else {
             text.push_str(IM_END);
             text.push('\n');
         }
-        let said: Vec<&str> =
-            rest.iter().filter(|e| !(e.speaker == Speaker::Agent && e.kind == Kind::Action)).map(|e| e.text.as_ref()).collect();
-        let user = if said.is_empty() { self.opener.clone() } else { said.join("\n") };
+        let said: Vec<&str> = entries
+            .iter()
+            .filter(|e| !(e.speaker == Speaker::Agent && e.kind == Kind::Action))
+            .map(|e| e.text.as_ref())
+            .collect();
         text.push_str(IM_START);
         text.push_str("user\n");
-        text.push_str(&user);
+        text.push_str(&said.join("\n"));
         text.push_str(IM_END);
         text.push('\n');
         text.push_str(IM_START);
@@ -96,10 +91,8 @@ pub fn first_line(text: &str) -> String {
 /// The action format of an env, by id. Every env shipped so far takes one-line actions (a
 /// question, a move), so the default is the first line; an env whose actions span lines or
 /// carry a tagged answer gets its own entry here.
-pub fn action_format(env_id: &str) -> ActionFormat {
-    match env_id {
-        _ => ActionFormat { stop_at_newline: true, extract: first_line },
-    }
+pub fn action_format(_env_id: &str) -> ActionFormat {
+    ActionFormat { stop_at_newline: true, extract: first_line }
 }
 
 #[cfg(test)]
@@ -108,13 +101,12 @@ mod tests {
 
     #[test]
     fn turns_render_chatml_incrementally() {
-        let template = ChatTemplate::default();
+        let template = ChatTemplate { system: "Play.".into() };
         let prompt = Entry::new(Speaker::Env, Kind::Prompt, "Rules.");
         let first = template.render_turn(std::slice::from_ref(&prompt), true, false);
         assert_eq!(
             first,
-            "<|im_start|>system\nRules.\n\nReply with your next move only: one line, no explanation.<|im_end|>\n\
-             <|im_start|>user\nYour turn.<|im_end|>\n<|im_start|>assistant\n"
+            "<|im_start|>system\nPlay.<|im_end|>\n<|im_start|>user\nRules.<|im_end|>\n<|im_start|>assistant\n"
         );
         let action = Entry::new(Speaker::Agent, Kind::Action, "Is it red?");
         let reply = Entry::new(Speaker::Partner, Kind::Observation, "No.");

@@ -28,7 +28,8 @@ pub fn write_random_model(dir: &Path, seed: u64) -> Result<(), LlmError> {
     let tokenizer_error = |e: tokenizers::Error| LlmError::Tokenizer(e.to_string());
     let mut alphabet: Vec<char> = ByteLevel::alphabet().into_iter().collect();
     alphabet.sort_unstable();
-    let vocab: tokenizers::models::bpe::Vocab = alphabet.iter().enumerate().map(|(i, c)| (c.to_string(), i as u32)).collect();
+    let vocab: tokenizers::models::bpe::Vocab =
+        alphabet.iter().enumerate().map(|(i, c)| (c.to_string(), i as u32)).collect();
     let bpe = BPE::builder().vocab_and_merges(vocab, Vec::new()).build().map_err(tokenizer_error)?;
     let mut tokenizer = Tokenizer::new(bpe);
     tokenizer.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));

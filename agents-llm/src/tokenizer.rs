@@ -17,7 +17,7 @@ fn metadata<'a>(content: &'a gguf_file::Content, key: &str) -> Result<&'a gguf_f
 
 fn strings(value: &gguf_file::Value, key: &str) -> Result<Vec<String>, LlmError> {
     let bad = || LlmError::Format(format!("GGUF `{key}` is not a list of strings"));
-    value.to_vec().map_err(|_| bad())?.iter().map(|v| v.to_string().map(Clone::clone).map_err(|_| bad())).collect()
+    value.to_vec().map_err(|_| bad())?.iter().map(|v| v.to_string().cloned().map_err(|_| bad())).collect()
 }
 
 /// A byte-level BPE tokenizer from GGUF metadata (`tokenizer.ggml.{model,tokens,merges,token_type}`).

@@ -59,7 +59,10 @@ fn decode_throughput(model: &LanguageModel, name: &str, batch: usize) -> anyhow:
             let next: Vec<[u32; 1]> = logits
                 .iter()
                 .map(|row| {
-                    let best = row.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &l)| if l > b.1 { (i, l) } else { b });
+                    let best = row
+                        .iter()
+                        .enumerate()
+                        .fold((0, f32::NEG_INFINITY), |b, (i, &l)| if l > b.1 { (i, l) } else { b });
                     [best.0 as u32]
                 })
                 .collect();

@@ -308,6 +308,9 @@ fn action_tokens_are_recorded() {
     let entries = env.transcript().unwrap().entries();
     assert_eq!(entries[1].tokens.as_deref(), Some(&tokens));
     let json = serde_json::to_string(&entries[1]).unwrap();
-    assert!(json.contains(r#""tokens":{"prompt_ids":[1,2,3],"token_ids":[20],"logprobs":[-0.25],"loss_mask":[0,0,0,1]}"#), "{json}");
+    assert!(
+        json.contains(r#""tokens":{"prompt_ids":[1,2,3],"token_ids":[20],"logprobs":[-0.25],"loss_mask":[0,0,0,1]}"#),
+        "{json}"
+    );
     assert!(!serde_json::to_string(&entries[3]).unwrap().contains("tokens"));
 }
