@@ -29,7 +29,7 @@ fn the_llm_agent_runs_any_scenario_with_a_model_folder() {
         for action in actions {
             let tokens = &action["tokens"];
             let sampled = tokens["token_ids"].as_array().unwrap().len();
-            assert!(sampled >= 1 && sampled <= 32);
+            assert!((1..=32).contains(&sampled));
             assert_eq!(tokens["logprobs"].as_array().unwrap().len(), sampled);
             let prompt = tokens["prompt_ids"].as_array().unwrap().len();
             assert_eq!(tokens["loss_mask"].as_array().unwrap().len(), prompt + sampled);
