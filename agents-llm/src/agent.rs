@@ -173,8 +173,9 @@ impl LlmAgent {
                 self.episodes.insert(key, state);
             }
             let state = self.episodes.get_mut(&key).expect("inserted above");
-            let text =
+            let mut text =
                 self.config.template.render_turn(&entries[state.rendered..], state.tokens.is_empty(), state.closed);
+            text.push_str(self.format.lead);
             let prompt_ids = tokenizer::encode(&self.model.tokenizer, &text)?;
             state.tokens.extend(&prompt_ids);
             state.rendered = entries.len();
@@ -213,7 +214,7 @@ impl LlmAgent {
             if let Some(log) = self.log.iter_mut().rev().find(|l| l.episode == turn.episode && l.turn == turn.turn) {
                 log.generated = turn.token_ids.len();
             }
-            let text = (self.format.extract)(&tokenizer::decode(&self.model.tokenizer, &turn.token_ids)?);
+            let text = self.format.action(&tokenizer::decode(&self.model.tokenizer, &turn.token_ids)?);
             let mut action = Action::from(text);
             action.tokens = Some(Box::new(ActionTokens::new(turn.prompt_ids, turn.token_ids, turn.logprobs)));
             actions.push(action);

@@ -79,8 +79,20 @@ impl ChatTemplate {
 pub struct ActionFormat {
     /// Stop generating at the first newline after some text (single-line actions).
     pub stop_at_newline: bool,
+    /// Text the template writes at the start of every assistant message, which the model
+    /// continues (e.g. `"Is it"` for a yes/no questioner). It belongs to the turn's prompt: it
+    /// is among the turn's `prompt_ids` with loss mask 0, and the action is `lead` followed by
+    /// the sampled text.
+    pub lead: &'static str,
     /// The action from the generated text (special tokens already removed).
     pub extract: fn(&str) -> String,
+}
+
+impl ActionFormat {
+    /// The action of a turn whose sampled tokens decode to `generated`.
+    pub fn action(&self, generated: &str) -> String {
+        (self.extract)(&format!("{}{generated}", self.lead))
+    }
 }
 
 /// The first non-empty line, trimmed.
@@ -88,11 +100,17 @@ pub fn first_line(text: &str) -> String {
     text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("").to_owned()
 }
 
-/// The action format of an env, by id. Every env shipped so far takes one-line actions (a
-/// question, a move), so the default is the first line; an env whose actions span lines or
-/// carry a tagged answer gets its own entry here.
-pub fn action_format(_env_id: &str) -> ActionFormat {
-    ActionFormat { stop_at_newline: true, extract: first_line }
+/// The action format of an env, by id. The default is a one-line action (a question, a move):
+/// the first line of the sampled text. Twenty Questions leads each answer with "Is it", so a
+/// small model continues a yes/no question instead of chatting (measured: greedy
+/// SmolLM2-135M without the lead answers "I'm ready to play. What's your next question?" on
+/// every turn). An env whose actions span lines or carry a tagged answer gets its own entry here.
+pub fn action_format(env_id: &str) -> ActionFormat {
+    let lead = match env_id {
+        "twenty_questions-v0" => "Is it",
+        _ => "",
+    };
+    ActionFormat { stop_at_newline: true, lead, extract: first_line }
 }
 
 #[cfg(test)]
@@ -114,6 +132,13 @@ mod tests {
         assert_eq!(second, "\n<|im_start|>user\nNo.<|im_end|>\n<|im_start|>assistant\n");
         let unclosed = template.render_turn(&[action, reply], false, false);
         assert!(unclosed.starts_with("<|im_end|>\n<|im_start|>user\nNo."));
+    }
+
+    #[test]
+    fn the_lead_starts_the_action() {
+        let format = action_format("twenty_questions-v0");
+        assert_eq!(format.action(" a kind of fruit?\nmore"), "Is it a kind of fruit?");
+        assert_eq!(action_format("wordle-v0").action("crane\n"), "crane");
     }
 
     #[test]
