@@ -30,7 +30,7 @@ pub struct UnknownAgent {
     pub available: String,
 }
 
-/// Agent names offered for an env (`stdio` is provided by the runner for every env).
+/// Agent names offered for an env (`stdio` and `llm` are provided by the runner for every env).
 pub fn agent_names(env_id: &str) -> &'static [&'static str] {
     match env_id {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
@@ -124,6 +124,6 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
     factory.ok_or_else(|| UnknownAgent {
         agent: agent.to_owned(),
         env: env_id.to_owned(),
-        available: agent_names(env_id).iter().chain(&["stdio"]).copied().collect::<Vec<_>>().join(", "),
+        available: agent_names(env_id).iter().chain(&["stdio", "llm"]).copied().collect::<Vec<_>>().join(", "),
     })
 }

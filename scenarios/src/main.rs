@@ -6,11 +6,13 @@
 //! scenarios list                        every shipped scenario and its env id
 //! scenarios bench twenty_questions-v0   env steps/s as one JSON line
 //! scenarios bench chess-v0 --config "(opponent: Random)"   the same with an env config (RON)
+//! scenarios bench-llm [--model PATH]    LLM agent tokens/s at batch 1, 8, 32 and turn latency
 //! scenarios serve --addr 127.0.0.1:8765 envs over HTTP and WebSocket (docs/server.md)
 //! scenarios dataset wordle-v0 --episodes 100000 --out data/wordle.jsonl   offline RL dataset
 //! ```
 
 mod bench;
+mod bench_llm;
 mod dataset;
 mod serve;
 
@@ -30,8 +32,8 @@ use scenarios::{run, scenario};
              `scenarios dataset <env-id> --episodes N --out FILE`"
 )]
 struct Cli {
-    /// A scenario name (a file in scenarios/), a path to a .ron file, `list`, `bench`, `serve` or
-    /// `dataset`.
+    /// A scenario name (a file in scenarios/), a path to a .ron file, `list`, `bench`, `bench-llm`,
+    /// `serve` or `dataset`.
     target: String,
     /// With `bench` and `dataset`: the env id.
     env: Option<String>,
@@ -50,6 +52,10 @@ struct Cli {
     /// Agent name, e.g. `expert`, `random`, `scripted`, `stdio` (overrides the file).
     #[arg(long)]
     agent: Option<String>,
+    /// With `--agent llm`: a GGUF file or a Hugging Face folder (default: SmolLM2-135M-Instruct
+    /// Q8_0, fetched into the model cache).
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Run folder for trajectories.jsonl and summary.json (overrides the file); with `dataset`,
     /// the JSONL file to write.
     #[arg(long)]
@@ -132,6 +138,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.target.as_str() {
         "list" => return list(),
         "serve" => return serve(&cli, registry),
+        "bench-llm" => return bench_llm::run(cli.model.as_deref()),
         "bench" => {
             let id = cli.env.as_deref().ok_or_else(|| anyhow::anyhow!("usage: scenarios bench <env-id>"))?;
             let kind = registry.make(id, cli.config.as_deref())?;
@@ -173,6 +180,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(agent) = cli.agent {
         loaded.agent = agent;
+    }
+    if let Some(model) = cli.model {
+        loaded.model = Some(model);
     }
     if let Some(out) = cli.out {
         loaded.out = out;

@@ -53,6 +53,10 @@ fn agent_factory(scenario: &Scenario) -> anyhow::Result<AgentFactory> {
             Box::new(agent)
         }));
     }
+    if scenario.agent == agents_llm::AGENT_NAME {
+        let factory = agents_llm::factory(scenario.model.as_deref(), scenario.llm.clone(), &scenario.env.spec().id)?;
+        return Ok(factory);
+    }
     Ok(built_in_agent(scenario)?)
 }
 

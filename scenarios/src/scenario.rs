@@ -50,6 +50,12 @@ struct ScenarioFile<'a> {
     seed: u64,
     #[serde(default)]
     out: Option<String>,
+    /// With `agent: "llm"`: a GGUF file or a Hugging Face folder (default: SmolLM2 Q8_0).
+    #[serde(default)]
+    model: Option<String>,
+    /// With `agent: "llm"`: sampling, max new tokens per turn, chat template.
+    #[serde(default)]
+    llm: Option<agents_llm::LlmConfig>,
 }
 
 /// A loaded, checked scenario.
@@ -63,6 +69,10 @@ pub struct Scenario {
     pub threads: usize,
     pub seed: u64,
     pub out: PathBuf,
+    /// The `llm` agent's model (`None`: the default SmolLM2 Q8_0).
+    pub model: Option<PathBuf>,
+    /// The `llm` agent's settings.
+    pub llm: agents_llm::LlmConfig,
 }
 
 /// The folder holding the shipped scenario files.
@@ -168,6 +178,8 @@ pub fn parse(text: &str, name: &str, shown: &str, registry: &Registry) -> Result
         threads: file.threads,
         seed: file.seed,
         out,
+        model: file.model.map(PathBuf::from),
+        llm: file.llm.unwrap_or_default(),
     })
 }
 

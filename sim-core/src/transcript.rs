@@ -36,8 +36,8 @@ pub enum Kind {
 /// The tokens behind an action sampled from a language model (token-in, token-out), so a
 /// trainer never has to re-tokenise the transcript.
 ///
-/// Invariant: `token_ids.len() == logprobs.len()`. The loss mask is 1 on `token_ids` and 0 on
-/// `prompt_ids`.
+/// Invariants: `token_ids.len() == logprobs.len()`; `loss_mask` (when present) is aligned with
+/// `prompt_ids ++ token_ids`: 0 on `prompt_ids`, 1 on `token_ids`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionTokens {
     /// Tokens fed to the model for this turn before sampling (only those added since the
@@ -47,6 +47,19 @@ pub struct ActionTokens {
     pub token_ids: Vec<u32>,
     /// Log-probability of each sampled token under the sampling distribution.
     pub logprobs: Vec<f32>,
+    /// 1 where a trainer takes the loss (policy tokens), 0 elsewhere, over
+    /// `prompt_ids ++ token_ids`. Empty in records written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loss_mask: Vec<u8>,
+}
+
+impl ActionTokens {
+    /// Tokens of one turn with the loss mask filled in (0 on the prompt, 1 on the samples).
+    pub fn new(prompt_ids: Vec<u32>, token_ids: Vec<u32>, logprobs: Vec<f32>) -> Self {
+        let mut loss_mask = vec![0; prompt_ids.len()];
+        loss_mask.resize(prompt_ids.len() + token_ids.len(), 1);
+        Self { prompt_ids, token_ids, logprobs, loss_mask }
+    }
 }
 
 /// An agent's action: its text and, for model agents, the tokens it was sampled as.

@@ -301,12 +301,16 @@ fn action_tokens_are_recorded() {
     let kind = guess_number(2);
     let mut env = GymEnv::new(kind.clone());
     let _ = env.reset(Some(4));
-    let tokens = ActionTokens { prompt_ids: vec![1, 2, 3], token_ids: vec![20], logprobs: vec![-0.25] };
+    let tokens = ActionTokens::new(vec![1, 2, 3], vec![20], vec![-0.25]);
+    assert_eq!(tokens.loss_mask, [0, 0, 0, 1]);
     let _ = env.step(Action { text: "5".into(), tokens: Some(Box::new(tokens.clone())) });
     let _ = env.step("5");
     let entries = env.transcript().unwrap().entries();
     assert_eq!(entries[1].tokens.as_deref(), Some(&tokens));
     let json = serde_json::to_string(&entries[1]).unwrap();
-    assert!(json.contains(r#""tokens":{"prompt_ids":[1,2,3],"token_ids":[20],"logprobs":[-0.25]}"#), "{json}");
+    assert!(
+        json.contains(r#""tokens":{"prompt_ids":[1,2,3],"token_ids":[20],"logprobs":[-0.25],"loss_mask":[0,0,0,1]}"#),
+        "{json}"
+    );
     assert!(!serde_json::to_string(&entries[3]).unwrap().contains("tokens"));
 }

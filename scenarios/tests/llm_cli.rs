@@ -1,0 +1,38 @@
+//! `--agent llm --model PATH` on a scenario, with a tiny random model in Hugging Face layout
+//! (no download): the run writes token-in/token-out records.
+
+use std::process::Command;
+
+#[test]
+fn the_llm_agent_runs_any_scenario_with_a_model_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    agents_llm::tiny::write_random_model(&model, 1).unwrap();
+    let out = dir.path().join("run");
+    let output = Command::new(env!("CARGO_BIN_EXE_scenarios"))
+        .args(["twenty_questions", "--agent", "llm", "--episodes", "2", "--batch-size", "2", "--model"])
+        .arg(&model)
+        .arg("--out")
+        .arg(&out)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let trajectories = std::fs::read_to_string(out.join("trajectories.jsonl")).unwrap();
+    assert_eq!(trajectories.lines().count(), 2);
+    for line in trajectories.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        let actions: Vec<&serde_json::Value> =
+            record["transcript"].as_array().unwrap().iter().filter(|e| e["kind"] == "action").collect();
+        assert_eq!(actions.len(), 20, "the default config asks twenty questions");
+        for action in actions {
+            let tokens = &action["tokens"];
+            let sampled = tokens["token_ids"].as_array().unwrap().len();
+            assert!((1..=32).contains(&sampled));
+            assert_eq!(tokens["logprobs"].as_array().unwrap().len(), sampled);
+            let prompt = tokens["prompt_ids"].as_array().unwrap().len();
+            assert_eq!(tokens["loss_mask"].as_array().unwrap().len(), prompt + sampled);
+        }
+    }
+}
