@@ -10,8 +10,24 @@ fn the_llm_agent_runs_any_scenario_with_a_model_folder() {
     std::fs::create_dir(&model).unwrap();
     agents_llm::tiny::write_random_model(&model, 1).unwrap();
     let out = dir.path().join("run");
+    // Five questions of at most eight tokens keep the episode inside the tiny model's context.
+    let scenario = dir.path().join("short.ron");
+    std::fs::write(
+        &scenario,
+        r#"(
+            env: (id: "twenty_questions-v0", config: (max_questions: 5)),
+            agent: "expert",
+            llm: (max_new_tokens: 8),
+            episodes: 2,
+            batch_size: 2,
+            threads: 1,
+            seed: 0,
+        )"#,
+    )
+    .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_scenarios"))
-        .args(["twenty_questions", "--agent", "llm", "--episodes", "2", "--batch-size", "2", "--model"])
+        .arg(&scenario)
+        .args(["--agent", "llm", "--model"])
         .arg(&model)
         .arg("--out")
         .arg(&out)
@@ -25,11 +41,11 @@ fn the_llm_agent_runs_any_scenario_with_a_model_folder() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         let actions: Vec<&serde_json::Value> =
             record["transcript"].as_array().unwrap().iter().filter(|e| e["kind"] == "action").collect();
-        assert_eq!(actions.len(), 20, "the default config asks twenty questions");
+        assert_eq!(actions.len(), 5, "the scenario asks five questions");
         for action in actions {
             let tokens = &action["tokens"];
             let sampled = tokens["token_ids"].as_array().unwrap().len();
-            assert!((1..=32).contains(&sampled));
+            assert!((1..=8).contains(&sampled));
             assert_eq!(tokens["logprobs"].as_array().unwrap().len(), sampled);
             let prompt = tokens["prompt_ids"].as_array().unwrap().len();
             assert_eq!(tokens["loss_mask"].as_array().unwrap().len(), prompt + sampled);
