@@ -1,20 +1,10 @@
 //! `conv_rec-v0`: the CPR effect (fixed seeds, stated margins), metrics and hidden-state checks.
 
 use envs::conv_rec::metrics::{ConvMetrics, conv_metrics};
-use sim_core::{EpisodeRecord, RunPlan, run_episodes};
+use sim_core::EpisodeRecord;
 
 fn play(agent: &str, config: Option<&str>, seed: u64, episodes: u64) -> Vec<EpisodeRecord> {
-    let kind = envs::registry().make("conv_rec-v0", config).unwrap();
-    let factory = agents::built_in(agent, "conv_rec-v0").unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 32, threads: 1 };
-    let mut records = Vec::new();
-    run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
-        records.push(record);
-        Ok(())
-    })
-    .unwrap();
-    records.sort_by_key(|r| r.episode);
-    records
+    gym_tests::play_records("conv_rec-v0", config, agent, seed, episodes, 32)
 }
 
 fn metrics(agent: &str, config: Option<&str>, seed: u64, episodes: u64) -> ConvMetrics {

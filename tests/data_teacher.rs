@@ -3,21 +3,11 @@
 //! lowers the gain, and the student's mastery never appears.
 
 use envs::data_teacher::{FinalMetrics, final_metrics};
-use sim_core::{EpisodeRecord, RunPlan, run_episodes};
+use sim_core::EpisodeRecord;
 
 fn play(config: Option<&str>, agent: &str, episodes: u64, seed: u64) -> Vec<EpisodeRecord> {
     let env = "data_teacher-v0";
-    let kind = envs::registry().make(env, config).unwrap();
-    let factory = agents::built_in(agent, env).unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 16, threads: 1 };
-    let mut records = Vec::new();
-    run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
-        records.push(record);
-        Ok(())
-    })
-    .unwrap();
-    records.sort_by_key(|r| r.episode);
-    records
+    gym_tests::play_records(env, config, agent, seed, episodes, 16)
 }
 
 fn metrics(config: Option<&str>, agent: &str, episodes: u64) -> Vec<FinalMetrics> {

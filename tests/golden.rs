@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use sim_core::{EpisodeRecord, RunPlan, run_episodes};
+use sim_core::EpisodeRecord;
 
 fn render(record: &EpisodeRecord) -> String {
     let mut out = format!("# {} episode {} seed {}\n", record.env, record.episode, record.seed);
@@ -20,16 +20,7 @@ fn render(record: &EpisodeRecord) -> String {
 }
 
 fn transcripts(env: &str, agent: &str, seed: u64, episodes: u64) -> String {
-    let kind = envs::registry().make(env, None).unwrap();
-    let factory = agents::built_in(agent, env).unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 4, threads: 1 };
-    let mut records = Vec::new();
-    run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
-        records.push(record);
-        Ok(())
-    })
-    .unwrap();
-    records.sort_by_key(|r| r.episode);
+    let records = gym_tests::play_records(env, None, agent, seed, episodes, 4);
     records.iter().map(render).collect()
 }
 

@@ -5,17 +5,7 @@ use envs::reco_feed::metrics::{FeedMetrics, feed_metrics};
 use sim_core::{EpisodeRecord, RunPlan, run_episodes};
 
 fn play(agent: &str, config: Option<&str>, seed: u64, episodes: u64) -> Vec<EpisodeRecord> {
-    let kind = envs::registry().make("reco_feed-v0", config).unwrap();
-    let factory = agents::built_in(agent, "reco_feed-v0").unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 32, threads: 1 };
-    let mut records = Vec::new();
-    run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
-        records.push(record);
-        Ok(())
-    })
-    .unwrap();
-    records.sort_by_key(|r| r.episode);
-    records
+    gym_tests::play_records("reco_feed-v0", config, agent, seed, episodes, 32)
 }
 
 fn metrics(agent: &str, config: Option<&str>, seed: u64, episodes: u64) -> FeedMetrics {

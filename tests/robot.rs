@@ -3,20 +3,10 @@
 //! interventions, live corrections raising success (YAY Robot), and hidden state staying hidden.
 
 use envs::robot::report::{CampaignSummary, campaign_tasks, corrections_per_task_by_iteration, summarise};
-use sim_core::{EpisodeRecord, Kind, RunPlan, Speaker, run_episodes};
+use sim_core::{EpisodeRecord, Kind, Speaker};
 
 fn play(env: &str, config: Option<&str>, agent: &str, episodes: u64, seed: u64) -> Vec<EpisodeRecord> {
-    let kind = envs::registry().make(env, config).unwrap();
-    let factory = agents::built_in(agent, env).unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 16, threads: 1 };
-    let mut records = Vec::new();
-    run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
-        records.push(record);
-        Ok(())
-    })
-    .unwrap();
-    records.sort_by_key(|r| r.episode);
-    records
+    gym_tests::play_records(env, config, agent, seed, episodes, 16)
 }
 
 fn campaigns(agent: &str) -> (CampaignSummary, Vec<f64>) {
