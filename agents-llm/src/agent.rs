@@ -97,6 +97,8 @@ struct EpisodeState {
 }
 
 struct Turn {
+    /// The view this turn answers.
+    slot: usize,
     key: (u64, u64),
     episode: u64,
     turn: u32,
@@ -108,6 +110,10 @@ struct Turn {
     done: bool,
 }
 
+/// The ending of an episode the agent truncated because its next turn might not fit in the
+/// model's context ([`Action::truncate_episode`]).
+pub const CONTEXT_FULL: &str = "context_full";
+
 /// The batched language-model agent.
 ///
 /// Per episode (keyed by index and seed) it keeps the token sequence and KV cache across
@@ -117,6 +123,9 @@ struct Turn {
 ///
 /// An episode not seen in a call is forgotten (its cache freed); should it come back, its
 /// sequence is rebuilt from the token ids recorded with its actions.
+///
+/// An episode whose sequence plus `max_new_tokens` would outgrow the model's context is ended
+/// as truncated with the ending [`CONTEXT_FULL`]; the other episodes of the batch go on.
 pub struct LlmAgent {
     model: Arc<LanguageModel>,
     config: LlmConfig,
@@ -164,8 +173,10 @@ impl LlmAgent {
     fn play(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, LlmError> {
         let keys: Vec<(u64, u64)> = views.iter().map(|v| (v.episode.index, v.episode.seed)).collect();
         self.episodes.retain(|key, _| keys.contains(key));
+        let context = self.model.model.config().max_positions;
+        let mut actions: Vec<Option<Action>> = vec![None; views.len()];
         let mut turns = Vec::with_capacity(views.len());
-        for (view, &key) in views.iter().zip(&keys) {
+        for (slot, (view, &key)) in views.iter().zip(&keys).enumerate() {
             let entries = view.transcript.entries();
             let stale = self.episodes.get(&key).is_none_or(|state| state.rendered > entries.len());
             if stale {
@@ -179,7 +190,15 @@ impl LlmAgent {
             let prompt_ids = tokenizer::encode(&self.model.tokenizer, &text)?;
             state.tokens.extend(&prompt_ids);
             state.rendered = entries.len();
+            if state.tokens.len() + self.config.max_new_tokens > context {
+                // The turn might not fit in the model's context: the episode ends here, as
+                // truncated, and the rest of the batch goes on.
+                self.episodes.remove(&key);
+                actions[slot] = Some(Action::truncate_episode(CONTEXT_FULL));
+                continue;
+            }
             turns.push(Turn {
+                slot,
                 key,
                 episode: view.episode.index,
                 turn: view.turn,
@@ -190,6 +209,9 @@ impl LlmAgent {
                 logits: Vec::new(),
                 done: false,
             });
+        }
+        if turns.is_empty() {
+            return Ok(actions.into_iter().flatten().collect());
         }
         self.prefill(&mut turns)?;
         for step in 0..self.config.max_new_tokens.max(1) {
@@ -206,7 +228,6 @@ impl LlmAgent {
             }
             self.decode(&mut turns)?;
         }
-        let mut actions = Vec::with_capacity(turns.len());
         for turn in turns {
             let state = self.episodes.get_mut(&turn.key).expect("every turn has a state");
             state.tokens.extend(&turn.token_ids);
@@ -217,9 +238,9 @@ impl LlmAgent {
             let text = self.format.action(&tokenizer::decode(&self.model.tokenizer, &turn.token_ids)?);
             let mut action = Action::from(text);
             action.tokens = Some(Box::new(ActionTokens::new(turn.prompt_ids, turn.token_ids, turn.logprobs)));
-            actions.push(action);
+            actions[turn.slot] = Some(action);
         }
-        Ok(actions)
+        Ok(actions.into_iter().map(|action| action.expect("every view gets an action")).collect())
     }
 
     /// Whether the sampled text has some content followed by a newline.

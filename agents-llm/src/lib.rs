@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-pub use agent::{LanguageModel, LlmAgent, LlmConfig, TurnLog, default_device};
+pub use agent::{CONTEXT_FULL, LanguageModel, LlmAgent, LlmConfig, TurnLog, default_device};
 pub use assets::AssetError;
 pub use sampling::Sampling;
 

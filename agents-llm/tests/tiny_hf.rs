@@ -180,3 +180,58 @@ fn sampling_with_temperature_repeats_for_the_same_seed() {
     let actions: Vec<_> = first.iter().flat_map(EpisodeRecord::actions).collect();
     assert!(actions.windows(2).any(|w| w[0] != w[1]), "sampling varies between turns: {actions:?}");
 }
+
+/// The tiny model with its context cut to `positions` tokens.
+fn tiny_model_with_context(positions: usize) -> (tempfile::TempDir, Arc<LanguageModel>) {
+    let dir = tempfile::tempdir().unwrap();
+    agents_llm::tiny::write_random_model(dir.path(), 7).unwrap();
+    let path = dir.path().join("config.json");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["max_position_embeddings"] = positions.into();
+    std::fs::write(&path, config.to_string()).unwrap();
+    let model = LanguageModel::load(dir.path(), &Device::Cpu).unwrap();
+    (dir, Arc::new(model))
+}
+
+/// Per action of the record: the episode's sequence length once that turn's prompt is added.
+fn lengths_with_prompt(record: &EpisodeRecord) -> Vec<usize> {
+    let mut length = 0;
+    let mut lengths = Vec::new();
+    for entry in record.transcript.entries().iter().filter(|e| e.kind == Kind::Action) {
+        let tokens = entry.tokens.as_ref().unwrap();
+        lengths.push(length + tokens.prompt_ids.len());
+        length += tokens.prompt_ids.len() + tokens.token_ids.len();
+    }
+    lengths
+}
+
+#[test]
+fn an_episode_that_outgrows_the_context_ends_truncated_and_the_run_goes_on() {
+    let max_new_tokens = 6;
+    let config = LlmConfig { max_new_tokens, ..LlmConfig::default() };
+    let (_dir, roomy) = tiny_model();
+    let full = play(&roomy, &config, 4, 4);
+    let lengths: Vec<Vec<usize>> = full.iter().map(lengths_with_prompt).collect();
+    assert!(lengths.iter().all(|l| l.len() >= 3), "every episode plays at least three turns");
+    // Room for every episode's second turn, not for the longest third one.
+    let context = lengths.iter().map(|l| l[1]).max().unwrap() + max_new_tokens;
+    assert!(lengths.iter().any(|l| l[2] + max_new_tokens > context));
+    let (_dir, small) = tiny_model_with_context(context);
+    let cut = play(&small, &config, 4, 4);
+    assert_eq!(cut.len(), 4, "the run finishes every episode");
+    let mut truncated = 0;
+    for ((short, long), lengths) in cut.iter().zip(&full).zip(&lengths) {
+        // The turn that first does not fit is where the episode ends.
+        let fits = lengths.iter().take_while(|&&l| l + max_new_tokens <= context).count();
+        if fits < lengths.len() {
+            truncated += 1;
+            assert_eq!((short.ending.as_str(), short.truncated, short.terminated), ("context_full", true, false));
+            assert_eq!(short.turns as usize, fits);
+            assert_eq!(short.actions(), long.actions()[..fits], "the turns that fit are played as before");
+        } else {
+            assert_eq!(short.actions(), long.actions());
+            assert_eq!(short.ending, long.ending);
+        }
+    }
+    assert!(truncated >= 1);
+}

@@ -79,7 +79,8 @@ pub struct Outcome {
     pub invalid_action: bool,
     /// How a terminated episode ended, in the env's words (`"win"`, `"draw"`, `"user_left"`):
     /// the runner reports the rate of each ending. Unset, a terminated episode's ending is
-    /// `"terminated"`; a truncated one's is always `"truncated"`.
+    /// `"terminated"`. A truncated episode's ending is `"truncated"` at the turn cap, or the
+    /// agent's reason when it gave up ([`Action::truncate_episode`]).
     pub ending: Option<&'static str>,
 }
 
@@ -118,6 +119,7 @@ fn record_step(
         turn.taken += 1;
         if !outcome.terminated && turn.taken >= turn.max {
             outcome.truncated = true;
+            outcome.ending = None;
         }
         transcript.push(Entry::action(std::mem::take(&mut action.action)));
         let reply_text = std::mem::replace(&mut reply.text, Cow::Borrowed(""));
@@ -137,7 +139,7 @@ pub struct Simulator {
     schedule: Schedule,
     installed: Vec<TypeId>,
     /// Cached lookups of the components the batch loop touches for every episode and step.
-    actions: QueryState<(&'static Ledger, &'static mut AgentAction)>,
+    actions: QueryState<(&'static mut Ledger, &'static mut AgentAction, &'static mut Outcome)>,
     progress: QueryState<(&'static Turn, &'static Transcript, &'static Ledger)>,
 }
 
@@ -189,13 +191,20 @@ impl Simulator {
         entity
     }
 
-    /// Queues an action for the next [`Simulator::run`].
+    /// Queues an action for the next [`Simulator::run`]. An action with a
+    /// [`Action::truncation`] ends the episode at once as truncated (no env step, no turn).
     ///
     /// # Errors
     /// [`EngineError::EpisodeFinished`] when the episode has ended (it gets no further step).
     pub fn submit(&mut self, entity: Entity, action: Action) -> Result<(), EngineError> {
         match self.actions.get_mut(&mut self.world, entity) {
-            Ok((ledger, mut slot)) if !ledger.finished => {
+            Ok((mut ledger, mut slot, mut outcome)) if !ledger.finished => {
+                if let Some(reason) = action.truncation {
+                    *outcome = Outcome { truncated: true, ending: Some(reason), ..Outcome::default() };
+                    ledger.finished = true;
+                    slot.pending = false;
+                    return Ok(());
+                }
                 slot.action = action;
                 slot.pending = true;
                 Ok(())

@@ -29,7 +29,8 @@ pub struct EpisodeRecord {
     pub terminated: bool,
     pub truncated: bool,
     /// How the episode ended: the env's label (see [`crate::Outcome::ending`]), or
-    /// `"terminated"` / `"truncated"`.
+    /// `"terminated"` / `"truncated"`, or the agent's reason for truncating it
+    /// ([`crate::Action::truncate_episode`]).
     pub ending: String,
     pub invalid_actions: u32,
     /// Reward of each agent action, in order.
@@ -51,7 +52,7 @@ impl EpisodeRecord {
         let finished = ledger.finished;
         let ending = match (finished, outcome.truncated, outcome.ending) {
             (false, _, _) => "unfinished",
-            (true, true, _) => "truncated",
+            (true, true, reason) => reason.unwrap_or("truncated"),
             (true, false, Some(label)) => label,
             (true, false, None) => "terminated",
         };

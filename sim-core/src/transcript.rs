@@ -68,12 +68,22 @@ pub struct Action {
     /// Fixed texts (a scripted agent's questions) are borrowed and cost no allocation.
     pub text: Cow<'static, str>,
     pub tokens: Option<Box<ActionTokens>>,
+    /// Set when the agent cannot go on with the episode for a reason outside the env (a model
+    /// whose context is full): the engine ends the episode as truncated with this label as its
+    /// ending, without stepping the env, recording a turn or a reward.
+    pub truncation: Option<&'static str>,
 }
 
 impl Action {
     /// An action with a fixed text, borrowed: no allocation.
     pub const fn fixed(text: &'static str) -> Self {
-        Self { text: Cow::Borrowed(text), tokens: None }
+        Self { text: Cow::Borrowed(text), tokens: None, truncation: None }
+    }
+
+    /// The agent gives up on the episode: it ends truncated, its ending is `reason`
+    /// (e.g. `"context_full"`). The env is not stepped.
+    pub const fn truncate_episode(reason: &'static str) -> Self {
+        Self { text: Cow::Borrowed(""), tokens: None, truncation: Some(reason) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -83,20 +93,20 @@ impl Action {
 
 impl From<String> for Action {
     fn from(text: String) -> Self {
-        Self { text: Cow::Owned(text), tokens: None }
+        Self { text: Cow::Owned(text), tokens: None, truncation: None }
     }
 }
 
 /// Copies the text; use [`Action::fixed`] for a `'static` text without copying.
 impl From<&str> for Action {
     fn from(text: &str) -> Self {
-        Self { text: Cow::Owned(text.to_owned()), tokens: None }
+        Self { text: Cow::Owned(text.to_owned()), tokens: None, truncation: None }
     }
 }
 
 impl From<Cow<'static, str>> for Action {
     fn from(text: Cow<'static, str>) -> Self {
-        Self { text, tokens: None }
+        Self { text, tokens: None, truncation: None }
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::conformance::{ConformanceOptions, check_env};
 use sim_core::prelude::*;
 use sim_core::seed::stream;
-use sim_core::{EngineError, Simulator, kind};
+use sim_core::{AgentError, EngineError, RunPlan, Simulator, kind};
 
 /// Guess a number in 1..=9; "higher"/"lower" hints; invalid input costs −1.
 struct GuessNumber;
@@ -139,6 +139,46 @@ impl Environment for Echo {
 
 fn guess_number(max_turns: u32) -> Arc<dyn EnvKind> {
     kind::<GuessNumber>(GuessConfig { max_turns }).unwrap()
+}
+
+#[test]
+fn an_agent_can_truncate_an_episode_without_stepping_it() {
+    let mut env = GymEnv::new(guess_number(5));
+    let _ = env.reset(Some(1));
+    let first = env.step("junk");
+    let step = env.step(Action::truncate_episode("context_full"));
+    assert!(step.truncated && !step.terminated, "{step:?}");
+    assert_eq!((step.reward, step.info.turn, step.observation.as_ref()), (0.0, 1, first.observation.as_ref()));
+    assert!(matches!(env.try_step("5".into()), Err(EngineError::EpisodeFinished { .. })));
+
+    // In a batched run the other episodes go on; the record keeps the agent's reason.
+    struct GiveUpOnOddEpisodes;
+    impl Agent for GiveUpOnOddEpisodes {
+        fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
+            Ok(views
+                .iter()
+                .map(|view| match (view.episode.index % 2, view.turn) {
+                    (1, 1) => Action::truncate_episode("context_full"),
+                    _ => Action::fixed("junk"),
+                })
+                .collect())
+        }
+    }
+    let plan = RunPlan { seed: 3, first_episode: 0, episodes: 4, batch_size: 4, threads: 1 };
+    let mut records = Vec::new();
+    sim_core::run_episodes(&guess_number(3), &plan, &|| Box::new(GiveUpOnOddEpisodes), &mut |record| {
+        records.push(record);
+        Ok(())
+    })
+    .unwrap();
+    records.sort_by_key(|record| record.episode);
+    let summary: Vec<(&str, u32, bool)> =
+        records.iter().map(|record| (record.ending.as_str(), record.turns, record.truncated)).collect();
+    assert_eq!(
+        summary,
+        [("truncated", 3, true), ("context_full", 1, true), ("truncated", 3, true), ("context_full", 1, true)]
+    );
+    assert!(records.iter().all(|record| record.rewards.len() == record.turns as usize && !record.terminated));
 }
 
 #[test]
@@ -303,7 +343,7 @@ fn action_tokens_are_recorded() {
     let _ = env.reset(Some(4));
     let tokens = ActionTokens::new(vec![1, 2, 3], vec![20], vec![-0.25]);
     assert_eq!(tokens.loss_mask, [0, 0, 0, 1]);
-    let _ = env.step(Action { text: "5".into(), tokens: Some(Box::new(tokens.clone())) });
+    let _ = env.step(Action { text: "5".into(), tokens: Some(Box::new(tokens.clone())), truncation: None });
     let _ = env.step("5");
     let entries = env.transcript().unwrap().entries();
     assert_eq!(entries[1].tokens.as_deref(), Some(&tokens));
