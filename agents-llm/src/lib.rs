@@ -3,6 +3,7 @@
 //!
 //! - [`assets`]: fetch, verify (sha256) and re-quantize the default model.
 //! - [`model`]: the forward pass over batches of uneven sequences with per-sequence KV caches.
+//! - [`q8`]: the Q8_0 matrix product of the linear layers (AVX2, batch-independent results).
 //! - [`tokenizer`]: the tokenizer from GGUF metadata.
 //! - [`template`]: the ChatML template over the typed transcript and the per-env action readers.
 //! - [`sampling`]: greedy, temperature and top-p sampling from the episode's own stream.
@@ -16,6 +17,7 @@
 pub mod agent;
 pub mod assets;
 pub mod model;
+pub mod q8;
 pub mod sampling;
 pub mod template;
 pub mod tiny;

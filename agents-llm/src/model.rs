@@ -1,8 +1,8 @@
 //! A llama-family causal LM with one KV cache per sequence, for batches of uneven sequences.
 //!
 //! The forward pass packs the new tokens of every sequence of a batch into one matrix (no
-//! padding), so the linear layers run once for the whole batch on `QMatMul` (quantized GGUF
-//! weights, or dense safetensors weights). Normalisation, rotary embeddings and attention run
+//! padding), so the linear layers run once for the whole batch: Q8_0 weights on our own kernel
+//! ([`crate::q8`]), other GGUF types and dense safetensors weights on candle's `QMatMul`. Normalisation, rotary embeddings and attention run
 //! row by row on the host over each sequence's own cache, so a sequence's logits do not depend
 //! on the other sequences of its batch, on how its tokens were split into calls, or on padding.
 //!
@@ -15,11 +15,12 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use candle_core::quantized::{QMatMul, QTensor, gguf_file};
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor, gguf_file};
 use candle_core::{DType, Device, Module, Tensor};
 use serde::Deserialize;
 
 use crate::LlmError;
+use crate::q8::{Q8Matrix, Q8Rows};
 
 /// How rotary embeddings pair the dimensions of a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,16 +82,46 @@ fn default_positions() -> usize {
     2048
 }
 
+/// A linear layer: Q8_0 weights on our own kernel ([`crate::q8`]), anything else on candle.
+enum Linear {
+    Q8(Q8Matrix),
+    Candle(QMatMul),
+}
+
+impl Linear {
+    /// Q8_0 tensors of a CPU model go to our kernel; other types and devices stay with candle.
+    fn from_qtensor(tensor: QTensor) -> Result<Self, LlmError> {
+        let dims = tensor.shape().dims().to_vec();
+        if tensor.dtype() == GgmlDType::Q8_0 && tensor.device().is_cpu() && dims.len() == 2 {
+            return Ok(Self::Q8(Q8Matrix::from_gguf_bytes(dims[0], dims[1], &tensor.data()?)?));
+        }
+        Ok(Self::Candle(QMatMul::from_qtensor(tensor)?))
+    }
+}
+
+/// The input rows of one or more linear layers; Q8_0 layers share one quantization of them.
+struct LayerInput<'a> {
+    rows: &'a [f32],
+    count: usize,
+    quantized: Option<Q8Rows>,
+}
+
+impl<'a> LayerInput<'a> {
+    fn new(rows: &'a [f32], count: usize) -> Self {
+        Self { rows, count, quantized: None }
+    }
+}
+
 struct Layer {
     attention_norm: Vec<f32>,
-    query: QMatMul,
-    key: QMatMul,
-    value: QMatMul,
-    output: QMatMul,
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    output: Linear,
     mlp_norm: Vec<f32>,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
 }
 
 /// The cached keys and values of one sequence: per layer, `len` rows of `kv_heads * head_dim`.
@@ -126,7 +157,7 @@ pub struct Model {
     embeddings: Vec<f32>,
     layers: Vec<Layer>,
     final_norm: Vec<f32>,
-    lm_head: QMatMul,
+    lm_head: Linear,
     /// Per position, `head_dim / 2` cosines then `head_dim / 2` sines.
     rotary: Vec<f32>,
 }
@@ -193,20 +224,20 @@ impl Model {
             let mut weight = |part: &str| tensor(&format!("blk.{i}.{part}.weight"));
             layers.push(Layer {
                 attention_norm: norm(weight("attn_norm")?)?,
-                query: QMatMul::from_qtensor(weight("attn_q")?)?,
-                key: QMatMul::from_qtensor(weight("attn_k")?)?,
-                value: QMatMul::from_qtensor(weight("attn_v")?)?,
-                output: QMatMul::from_qtensor(weight("attn_output")?)?,
+                query: Linear::from_qtensor(weight("attn_q")?)?,
+                key: Linear::from_qtensor(weight("attn_k")?)?,
+                value: Linear::from_qtensor(weight("attn_v")?)?,
+                output: Linear::from_qtensor(weight("attn_output")?)?,
                 mlp_norm: norm(weight("ffn_norm")?)?,
-                gate: QMatMul::from_qtensor(weight("ffn_gate")?)?,
-                up: QMatMul::from_qtensor(weight("ffn_up")?)?,
-                down: QMatMul::from_qtensor(weight("ffn_down")?)?,
+                gate: Linear::from_qtensor(weight("ffn_gate")?)?,
+                up: Linear::from_qtensor(weight("ffn_up")?)?,
+                down: Linear::from_qtensor(weight("ffn_down")?)?,
             });
         }
         let final_norm = norm(tensor("output_norm.weight")?)?;
         let lm_head = match content.tensor_infos.contains_key("output.weight") {
-            true => QMatMul::from_qtensor(tensor("output.weight")?)?,
-            false => QMatMul::from_qtensor(embedding_tensor)?,
+            true => Linear::from_qtensor(tensor("output.weight")?)?,
+            false => Linear::from_qtensor(embedding_tensor)?,
         };
         let model = Self::assemble(config, device.clone(), embeddings, layers, final_norm, lm_head);
         Ok((model, content))
@@ -238,8 +269,9 @@ impl Model {
         }
         let mut take =
             |name: &str| weights.remove(name).ok_or_else(|| LlmError::Format(format!("missing tensor `{name}`")));
-        let linear =
-            |tensor: Tensor| -> Result<QMatMul, LlmError> { Ok(QMatMul::Tensor(tensor.to_dtype(DType::F32)?)) };
+        let linear = |tensor: Tensor| -> Result<Linear, LlmError> {
+            Ok(Linear::Candle(QMatMul::Tensor(tensor.to_dtype(DType::F32)?)))
+        };
         let config = ModelConfig {
             vocab_size: hf.vocab_size,
             hidden_size: hf.hidden_size,
@@ -285,7 +317,7 @@ impl Model {
         embeddings: Vec<f32>,
         layers: Vec<Layer>,
         final_norm: Vec<f32>,
-        lm_head: QMatMul,
+        lm_head: Linear,
     ) -> Self {
         let half = config.head_dim() / 2;
         let mut rotary = Vec::with_capacity(config.max_positions * 2 * half);
@@ -299,9 +331,20 @@ impl Model {
         Self { config, device, embeddings, layers, final_norm, lm_head, rotary }
     }
 
-    fn matmul(&self, weight: &QMatMul, rows: &[f32], count: usize) -> Result<Vec<f32>, LlmError> {
-        let input = Tensor::from_slice(rows, (count, rows.len() / count), &self.device)?;
-        dense(&weight.forward(&input)?)
+    fn matmul(&self, weight: &Linear, input: &mut LayerInput<'_>) -> Result<Vec<f32>, LlmError> {
+        match weight {
+            Linear::Q8(matrix) => {
+                let quantized = input.quantized.get_or_insert_with(|| Q8Rows::quantize(input.rows, input.count));
+                let mut out = vec![0f32; input.count * matrix.rows()];
+                matrix.matmul(quantized, &mut out);
+                Ok(out)
+            }
+            Linear::Candle(matmul) => {
+                let tensor =
+                    Tensor::from_slice(input.rows, (input.count, input.rows.len() / input.count), &self.device)?;
+                dense(&matmul.forward(&tensor)?)
+            }
+        }
     }
 
     /// Appends each sequence's tokens to its cache and returns, per sequence, the logits of
@@ -337,9 +380,10 @@ impl Model {
         let mut scores = Vec::new();
         for (index, layer) in self.layers.iter().enumerate() {
             rms_norm(&x, &layer.attention_norm, config.rms_norm_eps, &mut normed);
-            let mut queries = self.matmul(&layer.query, &normed, rows)?;
-            let mut keys = self.matmul(&layer.key, &normed, rows)?;
-            let values = self.matmul(&layer.value, &normed, rows)?;
+            let mut input = LayerInput::new(&normed, rows);
+            let mut queries = self.matmul(&layer.query, &mut input)?;
+            let mut keys = self.matmul(&layer.key, &mut input)?;
+            let values = self.matmul(&layer.value, &mut input)?;
             let mut row = 0;
             for sequence in batch.iter_mut() {
                 let start = sequence.cache.len;
@@ -365,13 +409,14 @@ impl Model {
                 }
                 row += count;
             }
-            let projected = self.matmul(&layer.output, &attended, rows)?;
+            let projected = self.matmul(&layer.output, &mut LayerInput::new(&attended, rows))?;
             x.iter_mut().zip(&projected).for_each(|(a, b)| *a += b);
             rms_norm(&x, &layer.mlp_norm, config.rms_norm_eps, &mut normed);
-            let mut gate = self.matmul(&layer.gate, &normed, rows)?;
-            let up = self.matmul(&layer.up, &normed, rows)?;
+            let mut input = LayerInput::new(&normed, rows);
+            let mut gate = self.matmul(&layer.gate, &mut input)?;
+            let up = self.matmul(&layer.up, &mut input)?;
             gate.iter_mut().zip(&up).for_each(|(g, u)| *g = *g / (1.0 + (-*g).exp()) * u);
-            let down = self.matmul(&layer.down, &gate, rows)?;
+            let down = self.matmul(&layer.down, &mut LayerInput::new(&gate, rows))?;
             x.iter_mut().zip(&down).for_each(|(a, b)| *a += b);
         }
         let mut last = Vec::with_capacity(batch.len() * hidden);
@@ -383,7 +428,7 @@ impl Model {
         }
         let mut last_normed = vec![0f32; last.len()];
         rms_norm(&last, &self.final_norm, config.rms_norm_eps, &mut last_normed);
-        let logits = self.matmul(&self.lm_head, &last_normed, batch.len())?;
+        let logits = self.matmul(&self.lm_head, &mut LayerInput::new(&last_normed, batch.len()))?;
         Ok(logits.chunks_exact(config.vocab_size).map(<[f32]>::to_vec).collect())
     }
 
