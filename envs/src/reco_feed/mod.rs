@@ -248,14 +248,36 @@ fn candidates_len(catalogue: &Catalogue, pool: &[u32]) -> usize {
     CANDIDATES_FRAME + pool.iter().map(|&id| catalogue.items[id as usize].line.len() + 1).sum::<usize>()
 }
 
+/// Appends `value` in decimal (what `{}` writes), without the formatting machinery.
+fn push_decimal(out: &mut String, value: u32) {
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
+    }
+}
+
 fn render_candidates(out: &mut String, catalogue: &Catalogue, pool: &[u32], next_slate: u32, k: u32) {
     out.reserve(candidates_len(catalogue, pool));
-    let _ = writeln!(out, "Candidates for slate {next_slate} (id | title | topic | tags | length | rating | views):");
+    out.push_str("Candidates for slate ");
+    push_decimal(out, next_slate);
+    out.push_str(" (id | title | topic | tags | length | rating | views):\n");
     for &id in pool {
         out.push_str(&catalogue.items[id as usize].line);
         out.push('\n');
     }
-    let _ = write!(out, "Recommend {k} ids: `recommend i.., i.., ...`");
+    out.push_str("Recommend ");
+    push_decimal(out, k);
+    out.push_str(" ids: `recommend i.., i.., ...`");
 }
 
 fn sample_pool(rng: &mut StreamRng, catalogue_size: u32, candidates: u32, pool: &mut Vec<u32>) {
@@ -651,10 +673,17 @@ fn render_feed(mut episodes: Query<(&AgentAction, &FeedRules, &SharedCatalogue, 
                 rules.slate_size
             );
         } else {
-            let _ = writeln!(out, "Slate {} reactions:", stats.served_slates);
+            out.push_str("Slate ");
+            push_decimal(&mut out, stats.served_slates);
+            out.push_str(" reactions:\n");
             for (position, reaction) in feed.reactions.iter().enumerate() {
                 let item = &catalogue.items[reaction.item as usize];
-                let _ = write!(out, "{}. i{} {}: ", position + 1, reaction.item, TOPICS[item.topic as usize].name);
+                push_decimal(&mut out, position as u32 + 1);
+                out.push_str(". i");
+                push_decimal(&mut out, reaction.item);
+                out.push(' ');
+                out.push_str(TOPICS[item.topic as usize].name);
+                out.push_str(": ");
                 if reaction.clicked {
                     let _ = write!(out, "clicked, watched {:.1} of ", reaction.fraction * item.length);
                     out.push_str(&item.length_text);
@@ -734,6 +763,25 @@ fn score_slate(mut episodes: Query<(&AgentAction, &FeedRules, &Turn, &Feed, &mut
             && !matches!(feed.event, SessionEvent::Left | SessionEvent::Churned)
         {
             stats.reengaged += feed.open_instructions.len() as u32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::push_decimal;
+
+    proptest! {
+        /// `push_decimal` writes what `{}` writes (observations stay byte-identical).
+        #[test]
+        fn push_decimal_matches_display(value in any::<u32>(), small in 0u32..2000) {
+            for value in [value, small, u32::MAX] {
+                let mut out = String::from("x");
+                push_decimal(&mut out, value);
+                prop_assert_eq!(out, format!("x{value}"));
+            }
         }
     }
 }
