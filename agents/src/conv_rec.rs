@@ -46,7 +46,16 @@ impl Conversation {
         ) else {
             return state;
         };
-        let catalogue = ConvCatalogue::shared(seed, items as u32, attributes as u32);
+        // "<fewest> to <most> per item" (absent in transcripts of older versions: 3 to 8).
+        let per_item = prompt
+            .text
+            .split(" attributes, ")
+            .nth(1)
+            .and_then(|rest| rest.split(" per item").next())
+            .and_then(|range| range.split_once(" to "))
+            .and_then(|(fewest, most)| Some((fewest.parse().ok()?, most.parse().ok()?)))
+            .unwrap_or((3, 8));
+        let catalogue = ConvCatalogue::shared(seed, items as u32, attributes as u32, per_item);
         state.list_size = number_after(&prompt.text, "(at most ").unwrap_or(10) as usize;
         if let Some(opening) = prompt.text.split("something with ").nth(1).and_then(|s| s.split(".\"").next())
             && let Some(a) = catalogue.attribute(opening)
@@ -118,16 +127,24 @@ impl Conversation {
         Action::from(format!("recommend {}", ids.join(", ")))
     }
 
-    /// The unasked attribute with the highest split entropy over `candidates`, among `options`.
+    /// The unasked attribute with the highest split entropy over `candidates`, among `options`
+    /// (the first in `options` order on ties).
     fn max_entropy(&self, candidates: &[u32], options: impl Iterator<Item = u16>) -> Option<u16> {
         let catalogue = self.catalogue.as_ref()?;
         let n = candidates.len() as f64;
+        // Holders of each attribute among the candidates, counted from the items' attribute lists.
+        let mut holders = vec![0u32; catalogue.attribute_names.len()];
+        for &item in candidates {
+            for &a in &catalogue.item_attributes[item as usize] {
+                holders[a as usize] += 1;
+            }
+        }
         let mut best: Option<(f64, u16)> = None;
         for a in options {
             if self.asked.contains(&a) {
                 continue;
             }
-            let yes = candidates.iter().filter(|&&item| catalogue.has(item, a)).count() as f64;
+            let yes = f64::from(holders[a as usize]);
             let p = yes / n;
             let entropy = if p <= 0.0 || p >= 1.0 { 0.0 } else { -(p * p.log2() + (1.0 - p) * (1.0 - p).log2()) };
             if best.is_none_or(|(e, _)| entropy > e) {

@@ -162,12 +162,21 @@ impl Agent for FirstCandidates {
         Ok(views
             .iter()
             .map(|view| {
-                let k = slate_size(view);
                 let text = view.transcript.last().map_or("", |entry| entry.text.as_ref());
+                // Every observation that lists candidates ends with "Recommend <k> ids: ...";
+                // reading K there spares a scan of the prompt each turn.
+                let last_line = text.rfind('\n').map_or(text, |at| &text[at + 1..]);
+                let k = last_line
+                    .strip_prefix("Recommend ")
+                    .and_then(|rest| rest.split_once(' '))
+                    .and_then(|(k, _)| k.parse().ok())
+                    .unwrap_or_else(|| slate_size(view));
                 let ids = text
                     .lines()
                     .filter(|line| line.starts_with('i'))
-                    .filter_map(|line| line.split_once(" | ").map(|(id, _)| id))
+                    .filter_map(|line| {
+                        line.split_once(' ').filter(|(_, rest)| rest.starts_with("| ")).map(|(id, _)| id)
+                    })
                     .take(k);
                 slate_action(ids)
             })

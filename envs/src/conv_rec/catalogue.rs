@@ -1,7 +1,8 @@
 //! The generated catalogue of `conv_rec-v0`: items with attribute sets over a two-level taxonomy.
 //!
 //! The catalogue is public (the recommender knows its items and their attributes, as in
-//! EAR/CPR); it depends only on `(seed, items, attributes)` and is shared by all episodes.
+//! EAR/CPR); it depends only on `(seed, items, attributes, attributes per item)` and is shared by
+//! all episodes.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -34,13 +35,18 @@ pub struct ConvCatalogue {
     pub holders: Vec<Vec<u32>>,
 }
 
+/// The key of a catalogue: `(seed, items, attributes, (fewest, most) attributes per item)`.
+type CatalogueKey = (u64, u32, u32, (u32, u32));
+
 /// A cached catalogue with its key.
-type CacheEntry = ((u64, u32, u32), Arc<ConvCatalogue>);
+type CacheEntry = (CatalogueKey, Arc<ConvCatalogue>);
 
 impl ConvCatalogue {
-    /// Generates `items` items over `attributes` attributes: each item has 3–8 distinct
-    /// attributes drawn from a Zipf(1) distribution, so attribute frequencies vary.
-    pub fn generate(seed: u64, items: u32, attributes: u32) -> Self {
+    /// Generates `items` items over `attributes` attributes: each item has a uniform number in
+    /// `per_item = (fewest, most)` (clamped to `1..=attributes`) of distinct attributes drawn from a
+    /// Zipf(1) distribution, so attribute frequencies vary. The default config's `(3, 8)` gives
+    /// the catalogues of every earlier version, byte for byte.
+    pub fn generate(seed: u64, items: u32, attributes: u32, per_item: (u32, u32)) -> Self {
         let mut rng = stream(seed, "conv-catalogue");
         let attribute_names: Vec<String> = (0..attributes as usize)
             .map(|a| format!("{}/{}", PARENTS[a % PARENTS.len()], WORDS[a / PARENTS.len()]))
@@ -58,10 +64,12 @@ impl ConvCatalogue {
             running += weight / total;
             cumulative.push(running);
         }
+        let most = (per_item.1 as usize).clamp(1, attributes as usize);
+        let fewest = (per_item.0 as usize).clamp(1, most);
         let mut item_attributes = Vec::with_capacity(items as usize);
         let mut holders = vec![Vec::new(); attributes as usize];
         for item in 0..items {
-            let count = rng.random_range(3..=8usize).min(attributes as usize);
+            let count = rng.random_range(fewest..=most);
             let mut set: Vec<u16> = Vec::with_capacity(count);
             while set.len() < count {
                 let u: f64 = rng.random();
@@ -80,15 +88,15 @@ impl ConvCatalogue {
         Self { attribute_names, item_attributes, holders }
     }
 
-    /// The shared catalogue for `(seed, items, attributes)`, generated once per process.
-    pub fn shared(seed: u64, items: u32, attributes: u32) -> Arc<Self> {
+    /// The shared catalogue for `(seed, items, attributes, per_item)`, generated once per process.
+    pub fn shared(seed: u64, items: u32, attributes: u32, per_item: (u32, u32)) -> Arc<Self> {
         static CACHE: OnceLock<Mutex<Vec<CacheEntry>>> = OnceLock::new();
         let mut cache = CACHE.get_or_init(Mutex::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = (seed, items, attributes);
+        let key = (seed, items, attributes, per_item);
         if let Some((_, catalogue)) = cache.iter().find(|(k, _)| *k == key) {
             return catalogue.clone();
         }
-        let catalogue = Arc::new(Self::generate(seed, items, attributes));
+        let catalogue = Arc::new(Self::generate(seed, items, attributes, per_item));
         cache.push((key, catalogue.clone()));
         catalogue
     }

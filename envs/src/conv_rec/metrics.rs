@@ -52,3 +52,46 @@ pub fn conv_metrics(records: &[EpisodeRecord], max_turns: u32) -> ConvMetrics {
         mean_return: records.iter().map(|r| r.episode_return).sum::<f64>() / n,
     }
 }
+
+/// How much the questions of a set of episodes narrowed the env's candidate set (the items
+/// consistent with every answer, which every observation reports as `(N candidates)`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QuestionStats {
+    /// Answered `ask`/`ask_group` moves followed by a candidate count.
+    pub questions: usize,
+    /// Share of those questions that left the candidate count unchanged: the attribute could not
+    /// discriminate the remaining candidates (none or all of them hold it).
+    pub non_discriminating: f64,
+    /// Mean log2(candidates before / candidates after) per question.
+    pub mean_bits: f64,
+}
+
+/// The candidate count an env message reports, `(N candidates)`.
+fn reported_candidates(text: &str) -> Option<f64> {
+    let (before, _) = text.rsplit_once(" candidates)")?;
+    let (_, count) = before.rsplit_once('(')?;
+    count.parse::<u32>().ok().map(f64::from)
+}
+
+/// [`QuestionStats`] of `records`. A question whose answer ends the episode (no count follows)
+/// is not counted.
+pub fn question_stats(records: &[EpisodeRecord]) -> QuestionStats {
+    let (mut questions, mut unchanged, mut bits) = (0usize, 0usize, 0.0);
+    for record in records {
+        let entries = record.transcript.entries();
+        let Some(mut before) = entries.first().and_then(|prompt| reported_candidates(&prompt.text)) else {
+            continue;
+        };
+        for pair in entries[1..].chunks_exact(2) {
+            let Some(after) = reported_candidates(&pair[1].text) else { continue };
+            if pair[0].text.trim_start().starts_with("ask") {
+                questions += 1;
+                unchanged += usize::from(after == before);
+                bits += (before / after).log2();
+            }
+            before = after;
+        }
+    }
+    let n = questions.max(1) as f64;
+    QuestionStats { questions, non_discriminating: unchanged as f64 / n, mean_bits: bits / n }
+}

@@ -56,6 +56,9 @@ pub struct ConvRecConfig {
     pub items: u32,
     /// Attributes of the taxonomy (12 parents; at most 600).
     pub attributes: u32,
+    /// `(fewest, most)` attributes of an item (uniform in between). Scale it with `attributes`
+    /// to keep the share of the attribute space an item covers (its density) comparable.
+    pub attributes_per_item: (u32, u32),
     pub max_turns: u32,
     /// Longest recommendation list.
     pub list_size: u32,
@@ -74,6 +77,7 @@ impl Default for ConvRecConfig {
             catalogue_seed: 0,
             items: 1000,
             attributes: 120,
+            attributes_per_item: (3, 8),
             max_turns: 15,
             list_size: 10,
             answer_noise: 0.0,
@@ -196,6 +200,11 @@ pub fn consistent_items(catalogue: &ConvCatalogue, accepted: &[u16], denied: &[u
     .count()
 }
 
+/// The shared catalogue a config describes.
+pub fn catalogue_of(config: &ConvRecConfig) -> Arc<ConvCatalogue> {
+    ConvCatalogue::shared(config.catalogue_seed, config.items, config.attributes, config.attributes_per_item)
+}
+
 /// The env type registered as `conv_rec-v0`.
 pub struct ConvRec;
 
@@ -222,6 +231,12 @@ impl Environment for ConvRec {
         let checks = [
             ((20..=1_000_000).contains(&config.items), "items must be 20..=1000000"),
             ((12..=MAX_ATTRIBUTES).contains(&config.attributes), "attributes must be 12..=600"),
+            (
+                1 <= config.attributes_per_item.0
+                    && config.attributes_per_item.0 <= config.attributes_per_item.1
+                    && config.attributes_per_item.1 <= config.attributes,
+                "attributes_per_item must be (fewest, most) with 1 <= fewest <= most <= attributes",
+            ),
             (config.max_turns >= 1, "max_turns must be at least 1"),
             (config.list_size >= 1, "list_size must be at least 1"),
             ((0.0..=1.0).contains(&config.answer_noise), "answer_noise must be in [0, 1]"),
@@ -234,7 +249,7 @@ impl Environment for ConvRec {
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
-        let catalogue = ConvCatalogue::shared(config.catalogue_seed, config.items, config.attributes);
+        let catalogue = catalogue_of(config);
         let mut rng = stream(episode.seed, "conv-user");
         let target = rng.random_range(0..config.items);
         let attributes = &catalogue.item_attributes[target as usize];
@@ -250,13 +265,16 @@ impl Environment for ConvRec {
         let candidates = candidate_items.len();
         let prompt = format!(
             "You are a conversational recommender. The catalogue (seed {seed} with {items} items and {attributes} \
-             attributes) holds items numbered 0 to {last}, written v<number>; attributes are named parent/value \
-             with parents {parents}. Find the item the user wants within {turns} turns. Each turn, one of: `ask <parent/value>` (do you like it?), \
-             `ask_group <parent>` (which values of it do you like?), or `recommend v<id>, v<id>, ...` (at most \
-             {list} items).\nUser: \"I'm looking for something with {opening}.\" ({candidates} candidates)",
+             attributes, {fewest} to {most} per item) holds items numbered 0 to {last}, written v<number>; \
+             attributes are named parent/value with parents {parents}. Find the item the user wants within {turns} \
+             turns. Each turn, one of: `ask <parent/value>` (do you like it?), `ask_group <parent>` (which values of \
+             it do you like?), or `recommend v<id>, v<id>, ...` (at most {list} items).\n\
+             User: \"I'm looking for something with {opening}.\" ({candidates} candidates)",
             seed = config.catalogue_seed,
             items = config.items,
             attributes = config.attributes,
+            fewest = config.attributes_per_item.0,
+            most = config.attributes_per_item.1,
             last = config.items - 1,
             parents = PARENTS.join(", "),
             turns = config.max_turns,
@@ -303,7 +321,7 @@ impl Environment for ConvRec {
     }
 
     fn sample_actions(config: &Self::Config) -> Vec<String> {
-        let catalogue = ConvCatalogue::shared(config.catalogue_seed, config.items, config.attributes);
+        let catalogue = catalogue_of(config);
         let mut actions: Vec<String> =
             catalogue.attribute_names.iter().step_by(7).map(|name| format!("ask {name}")).collect();
         actions.extend(PARENTS.iter().map(|parent| format!("ask_group {parent}")));

@@ -207,6 +207,8 @@ pub struct Item {
     pub views_thousands: u32,
     /// The item's candidate line as observations show it (rendered once, at generation).
     pub line: String,
+    /// `length` as observations show it (`{:.1}`, rendered once, at generation).
+    pub length_text: String,
 }
 
 impl Item {
@@ -315,6 +317,7 @@ impl Catalogue {
                     rating,
                     views_thousands: views.max(1),
                     line: String::new(),
+                    length_text: String::new(),
                 }
             })
             .collect::<Vec<Item>>();
@@ -323,6 +326,7 @@ impl Catalogue {
             .enumerate()
             .map(|(id, mut item)| {
                 item.line = candidate_line(id, &item);
+                item.length_text = format!("{:.1}", item.length);
                 item
             })
             .collect();

@@ -240,13 +240,44 @@ const PROMPT_HEAD: &str = "You are the recommender of a short-video feed. Each t
 goes through your slate in order; you will see how they reacted to each video (skipped, watched a share of it, \
 liked it), and sometimes what they ask for. Keep them engaged: they leave when bored or annoyed.";
 
+/// Bytes of the candidate block beyond its pre-rendered lines (header and footer with their numbers).
+const CANDIDATES_FRAME: usize = 128;
+
+/// Bytes [`render_candidates`] writes for `pool`, at most (so the observation is allocated once).
+fn candidates_len(catalogue: &Catalogue, pool: &[u32]) -> usize {
+    CANDIDATES_FRAME + pool.iter().map(|&id| catalogue.items[id as usize].line.len() + 1).sum::<usize>()
+}
+
+/// Appends `value` in decimal (what `{}` writes), without the formatting machinery.
+fn push_decimal(out: &mut String, value: u32) {
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
+    }
+}
+
 fn render_candidates(out: &mut String, catalogue: &Catalogue, pool: &[u32], next_slate: u32, k: u32) {
-    let _ = writeln!(out, "Candidates for slate {next_slate} (id | title | topic | tags | length | rating | views):");
+    out.reserve(candidates_len(catalogue, pool));
+    out.push_str("Candidates for slate ");
+    push_decimal(out, next_slate);
+    out.push_str(" (id | title | topic | tags | length | rating | views):\n");
     for &id in pool {
         out.push_str(&catalogue.items[id as usize].line);
         out.push('\n');
     }
-    let _ = write!(out, "Recommend {k} ids: `recommend i.., i.., ...`");
+    out.push_str("Recommend ");
+    push_decimal(out, k);
+    out.push_str(" ids: `recommend i.., i.., ...`");
 }
 
 fn sample_pool(rng: &mut StreamRng, catalogue_size: u32, candidates: u32, pool: &mut Vec<u32>) {
@@ -280,8 +311,9 @@ pub fn parse_slate(
         if tokens > k as usize {
             continue;
         }
-        let short: String = token.chars().take(24).collect();
-        let Some(id) = catalogue.parse_id(token) else { return Err(SlateError::Unknown(short)) };
+        let Some(id) = catalogue.parse_id(token) else {
+            return Err(SlateError::Unknown(token.chars().take(24).collect()));
+        };
         if !pool.contains(&id) {
             return Err(SlateError::NotInPool(format!("i{id}")));
         }
@@ -358,8 +390,14 @@ impl Environment for RecoFeed {
         let mut pool_rng = stream(episode.seed, "pool");
         let mut pool = Vec::with_capacity(config.candidates as usize);
         sample_pool(&mut pool_rng, config.catalogue_size, config.candidates, &mut pool);
-        let mut prompt = PROMPT_HEAD.replace("{k}", &config.slate_size.to_string());
-        prompt.reserve(64 * pool.len() + 256);
+        let mut prompt = String::with_capacity(PROMPT_HEAD.len() + 256 + candidates_len(&catalogue, &pool));
+        let k = config.slate_size.to_string();
+        let mut parts = PROMPT_HEAD.split("{k}");
+        prompt.push_str(parts.next().unwrap_or_default());
+        for part in parts {
+            prompt.push_str(&k);
+            prompt.push_str(part);
+        }
         if config.campaign_days > 1 {
             let _ = write!(
                 prompt,
@@ -624,7 +662,8 @@ fn render_feed(mut episodes: Query<(&AgentAction, &FeedRules, &SharedCatalogue, 
             continue;
         }
         let catalogue = &*catalogue.0;
-        let mut out = String::with_capacity(160 + 72 * feed.pool.len());
+        // Reaction lines, an instruction and a session message, then the candidates.
+        let mut out = String::with_capacity(512 + 96 * feed.reactions.len() + candidates_len(catalogue, &feed.pool));
         let next_slate = stats.served_slates + 1;
         if let Err(error) = &feed.verdict {
             let _ = writeln!(
@@ -634,18 +673,21 @@ fn render_feed(mut episodes: Query<(&AgentAction, &FeedRules, &SharedCatalogue, 
                 rules.slate_size
             );
         } else {
-            let _ = writeln!(out, "Slate {} reactions:", stats.served_slates);
+            out.push_str("Slate ");
+            push_decimal(&mut out, stats.served_slates);
+            out.push_str(" reactions:\n");
             for (position, reaction) in feed.reactions.iter().enumerate() {
                 let item = &catalogue.items[reaction.item as usize];
-                let _ = write!(out, "{}. i{} {}: ", position + 1, reaction.item, TOPICS[item.topic as usize].name);
+                push_decimal(&mut out, position as u32 + 1);
+                out.push_str(". i");
+                push_decimal(&mut out, reaction.item);
+                out.push(' ');
+                out.push_str(TOPICS[item.topic as usize].name);
+                out.push_str(": ");
                 if reaction.clicked {
-                    let _ = write!(
-                        out,
-                        "clicked, watched {:.1} of {:.1} min ({:.0}%)",
-                        reaction.fraction * item.length,
-                        item.length,
-                        100.0 * reaction.fraction
-                    );
+                    let _ = write!(out, "clicked, watched {:.1} of ", reaction.fraction * item.length);
+                    out.push_str(&item.length_text);
+                    let _ = write!(out, " min ({:.0}%)", 100.0 * reaction.fraction);
                     if reaction.liked {
                         out.push_str(", liked");
                     }
@@ -721,6 +763,25 @@ fn score_slate(mut episodes: Query<(&AgentAction, &FeedRules, &Turn, &Feed, &mut
             && !matches!(feed.event, SessionEvent::Left | SessionEvent::Churned)
         {
             stats.reengaged += feed.open_instructions.len() as u32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::push_decimal;
+
+    proptest! {
+        /// `push_decimal` writes what `{}` writes (observations stay byte-identical).
+        #[test]
+        fn push_decimal_matches_display(value in any::<u32>(), small in 0u32..2000) {
+            for value in [value, small, u32::MAX] {
+                let mut out = String::from("x");
+                push_decimal(&mut out, value);
+                prop_assert_eq!(out, format!("x{value}"));
+            }
         }
     }
 }
