@@ -239,7 +239,7 @@ impl Model {
             true => Linear::from_qtensor(tensor("output.weight")?)?,
             false => Linear::from_qtensor(embedding_tensor)?,
         };
-        let model = Self::assemble(config, device.clone(), embeddings, layers, final_norm, lm_head);
+        let model = Self::assemble(config, device.clone(), embeddings, layers, final_norm, lm_head)?;
         Ok((model, content))
     }
 
@@ -308,7 +308,7 @@ impl Model {
             Ok(head) => linear(head)?,
             Err(_) => linear(embedding_tensor)?,
         };
-        Ok(Self::assemble(config, device.clone(), embeddings, layers, final_norm, lm_head))
+        Self::assemble(config, device.clone(), embeddings, layers, final_norm, lm_head)
     }
 
     fn assemble(
@@ -318,7 +318,13 @@ impl Model {
         layers: Vec<Layer>,
         final_norm: Vec<f32>,
         lm_head: Linear,
-    ) -> Self {
+    ) -> Result<Self, LlmError> {
+        let (heads, kv_heads) = (config.heads, config.kv_heads);
+        if kv_heads == 0 || !heads.is_multiple_of(kv_heads) || heads / kv_heads > MAX_GROUP {
+            return Err(LlmError::Format(format!(
+                "{heads} attention heads over {kv_heads} key/value heads: at most {MAX_GROUP} heads per group"
+            )));
+        }
         let half = config.head_dim() / 2;
         let mut rotary = Vec::with_capacity(config.max_positions * 2 * half);
         for position in 0..config.max_positions {
@@ -328,7 +334,7 @@ impl Model {
             rotary.extend(angles.iter().map(|a| a.cos() as f32));
             rotary.extend(angles.iter().map(|a| a.sin() as f32));
         }
-        Self { config, device, embeddings, layers, final_norm, lm_head, rotary }
+        Ok(Self { config, device, embeddings, layers, final_norm, lm_head, rotary })
     }
 
     fn matmul(&self, weight: &Linear, input: &mut LayerInput<'_>) -> Result<Vec<f32>, LlmError> {
@@ -452,7 +458,44 @@ impl Model {
     }
 
     /// Causal attention of one query row over the first `visible` cached positions.
+    ///
+    /// On x86-64 with AVX2 and FMA the same code is compiled for those features (wider
+    /// vectors; no fused multiply-adds, since Rust never contracts float expressions), so both
+    /// builds compute identical values.
     fn attend(
+        &self,
+        query: &[f32],
+        keys: &[f32],
+        values: &[f32],
+        visible: usize,
+        scores: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features the function is compiled for (checked above).
+            unsafe { self.attend_avx2(query, keys, values, visible, scores, out) };
+            return;
+        }
+        self.attend_portable(query, keys, values, visible, scores, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn attend_avx2(
+        &self,
+        query: &[f32],
+        keys: &[f32],
+        values: &[f32],
+        visible: usize,
+        scores: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
+        self.attend_portable(query, keys, values, visible, scores, out);
+    }
+
+    #[inline(always)]
+    fn attend_portable(
         &self,
         query: &[f32],
         keys: &[f32],
@@ -466,41 +509,61 @@ impl Model {
         let kv_width = config.kv_heads * head_dim;
         let group = config.heads / config.kv_heads;
         let scale = 1.0 / (head_dim as f32).sqrt();
-        for head in 0..config.heads {
-            let kv = (head / group) * head_dim;
-            let q = &query[head * head_dim..(head + 1) * head_dim];
-            scores.clear();
-            scores.extend((0..visible).map(|p| dot(q, &keys[p * kv_width + kv..p * kv_width + kv + head_dim]) * scale));
-            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0;
-            for score in scores.iter_mut() {
-                *score = (*score - max).exp();
-                sum += *score;
+        // `scores` holds `group` rows of `visible` scores: the query heads that share one
+        // key/value head read each cached key and value once, together. Each head's arithmetic
+        // is the same as one head at a time.
+        scores.resize(group * visible, 0.0);
+        for kv_head in 0..config.kv_heads {
+            let kv = kv_head * head_dim;
+            let heads = kv_head * group..(kv_head + 1) * group;
+            // Plain loops rather than iterator adaptors such as `extend`, which are not inlined
+            // and so would not be compiled for the caller's target features.
+            for p in 0..visible {
+                let key = &keys[p * kv_width + kv..p * kv_width + kv + head_dim];
+                for (g, head) in heads.clone().enumerate() {
+                    scores[g * visible + p] = dot(&query[head * head_dim..(head + 1) * head_dim], key) * scale;
+                }
             }
-            let o = &mut out[head * head_dim..(head + 1) * head_dim];
-            o.fill(0.0);
-            for (p, weight) in scores.iter().enumerate() {
-                let v = &values[p * kv_width + kv..p * kv_width + kv + head_dim];
-                let weight = weight / sum;
-                o.iter_mut().zip(v).for_each(|(o, v)| *o += weight * v);
+            let mut sums = [0f32; MAX_GROUP];
+            for (g, row) in scores.chunks_exact_mut(visible).enumerate() {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                for score in row.iter_mut() {
+                    *score = (*score - max).exp();
+                    sums[g] += *score;
+                }
+            }
+            out[heads.start * head_dim..heads.end * head_dim].fill(0.0);
+            for p in 0..visible {
+                let value = &values[p * kv_width + kv..p * kv_width + kv + head_dim];
+                for (g, head) in heads.clone().enumerate() {
+                    let weight = scores[g * visible + p] / sums[g];
+                    let o = &mut out[head * head_dim..(head + 1) * head_dim];
+                    o.iter_mut().zip(value).for_each(|(o, v)| *o += weight * v);
+                }
             }
         }
     }
 }
 
+/// The most query heads per key/value head (grouped-query attention) the model supports.
+const MAX_GROUP: usize = 16;
+
 /// Dot product with eight independent accumulators (vectorises without fast-math; the
 /// summation order is fixed, so results are reproducible).
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0f32; 8];
-    let chunks = a.len() / 8;
-    for c in 0..chunks {
+    // Whole chunks of eight, so the loop has no bounds checks and vectorises.
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
+    for (x, y) in a_chunks.zip(b_chunks) {
         for l in 0..8 {
-            lanes[l] += a[c * 8 + l] * b[c * 8 + l];
+            lanes[l] += x[l] * y[l];
         }
     }
     let mut sum = lanes.iter().sum::<f32>();
-    for i in chunks * 8..a.len() {
-        sum += a[i] * b[i];
+    for (x, y) in a_rest.iter().zip(b_rest) {
+        sum += x * y;
     }
     sum
 }

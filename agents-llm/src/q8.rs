@@ -7,8 +7,9 @@
 //! Why not candle's `QMatMul`: its Q8_0 kernel converts both f16 scales on every block through
 //! a function call and walks one weight row at a time, so at batch 1 it reached about 0.7x
 //! llama.cpp and a batch of 32 barely paid. Here the weight scales are converted once, at load;
-//! the AVX2 kernel computes tiles of 4 weight rows by 2 input rows, so each loaded weight block
-//! serves two input rows and each loaded input block four weight rows.
+//! the weights are stored so that four rows are read as one sequential stream; the AVX2 kernel
+//! computes tiles of 4 weight rows by 2 input rows, so each loaded weight block serves two
+//! input rows and each loaded input block four weight rows.
 //!
 //! Invariant: every output element is computed by the same sequence of operations, with its
 //! own accumulator, whatever the tile it falls in, the batch size or the thread that computes
@@ -25,14 +26,22 @@ pub const BLOCK: usize = 32;
 /// Bytes per Q8_0 block in a GGUF file: an f16 scale, then 32 signed bytes.
 const BLOCK_BYTES: usize = 2 + BLOCK;
 
+/// Weight rows are stored in groups of this many, block-interleaved.
+const GROUP: usize = 4;
+
 /// A weight matrix in Q8_0: `rows` outputs, each a row of `columns` inputs.
+///
+/// Layout: the rows are taken in groups of [`GROUP`]; a group stores block 0 of each of its rows,
+/// then block 1 of each, and so on, so the kernel reads one sequential stream per group. Rows
+/// after the last whole group are stored one after the other. Either way, block `b` of row `r`
+/// in a group of width `W` starting at row `g` is at block index `g * blocks + b * W + (r - g)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Q8Matrix {
     rows: usize,
     columns: usize,
-    /// `rows * columns`, row-major.
+    /// `rows * columns` quants, in the layout above.
     quants: Vec<i8>,
-    /// `rows * columns / BLOCK`: each block's scale, converted from f16 once.
+    /// `rows * columns / BLOCK` block scales, converted from f16 once, in the same layout.
     scales: Vec<f32>,
 }
 
@@ -55,23 +64,50 @@ impl Q8Rows {
     pub fn quantize(input: &[f32], count: usize) -> Self {
         let columns = input.len().checked_div(count).unwrap_or(0);
         assert!(columns * count == input.len() && columns.is_multiple_of(BLOCK), "rows of whole Q8_0 blocks");
-        let mut quants = vec![0i8; input.len()];
-        let mut scales = Vec::with_capacity(input.len() / BLOCK);
-        for (block, out) in input.chunks_exact(BLOCK).zip(quants.chunks_exact_mut(BLOCK)) {
-            let largest = block.iter().fold(0f32, |m, x| m.max(x.abs()));
-            let scale = largest / 127.0;
-            let inverse = if scale != 0.0 { 1.0 / scale } else { 0.0 };
-            scales.push(f16::from_f32(scale).to_f32());
-            for (q, x) in out.iter_mut().zip(block) {
-                *q = (x * inverse).round() as i8;
-            }
+        let mut rows = Self { count, columns, quants: vec![0i8; input.len()], scales: vec![0f32; input.len() / BLOCK] };
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked above).
+            unsafe { quantize_blocks_avx2(input, &mut rows) };
+            return rows;
         }
-        Self { count, columns, quants, scales }
+        quantize_blocks(input, &mut rows);
+        rows
     }
 
     pub fn count(&self) -> usize {
         self.count
     }
+}
+
+/// Rounds half away from zero, like `f32::round`, without a libm call (`trunc` is one
+/// instruction with SSE4.1): `x - trunc(x)` is exact.
+#[inline(always)]
+fn round_half_away(x: f32) -> f32 {
+    let whole = x.trunc();
+    if (x - whole).abs() >= 0.5 { whole + 1f32.copysign(x) } else { whole }
+}
+
+#[inline(always)]
+fn quantize_blocks(input: &[f32], rows: &mut Q8Rows) {
+    for ((block, out), scale_out) in
+        input.chunks_exact(BLOCK).zip(rows.quants.chunks_exact_mut(BLOCK)).zip(rows.scales.iter_mut())
+    {
+        let largest = block.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let scale = largest / 127.0;
+        let inverse = if scale != 0.0 { 1.0 / scale } else { 0.0 };
+        *scale_out = f16::from_f32(scale).to_f32();
+        for (q, x) in out.iter_mut().zip(block) {
+            *q = round_half_away(x * inverse) as i8;
+        }
+    }
+}
+
+/// [`quantize_blocks`] compiled for AVX2 (same arithmetic, vector instructions).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn quantize_blocks_avx2(input: &[f32], rows: &mut Q8Rows) {
+    quantize_blocks(input, rows);
 }
 
 impl Q8Matrix {
@@ -83,11 +119,22 @@ impl Q8Matrix {
         if !columns.is_multiple_of(BLOCK) || bytes.len() != rows * columns / BLOCK * BLOCK_BYTES {
             return Err(LlmError::Format(format!("a {rows}x{columns} Q8_0 matrix cannot be {} bytes", bytes.len())));
         }
+        let blocks = columns / BLOCK;
         let mut quants = Vec::with_capacity(rows * columns);
-        let mut scales = Vec::with_capacity(rows * columns / BLOCK);
-        for block in bytes.chunks_exact(BLOCK_BYTES) {
+        let mut scales = Vec::with_capacity(rows * blocks);
+        let mut push = |row: usize, b: usize| {
+            let block = &bytes[(row * blocks + b) * BLOCK_BYTES..(row * blocks + b + 1) * BLOCK_BYTES];
             scales.push(f16::from_le_bytes([block[0], block[1]]).to_f32());
-            quants.extend(block[2..].iter().map(|&b| b as i8));
+            quants.extend(block[2..].iter().map(|&byte| byte as i8));
+        };
+        let grouped = rows / GROUP * GROUP;
+        for group in (0..grouped).step_by(GROUP) {
+            for b in 0..blocks {
+                (group..group + GROUP).for_each(|row| push(row, b));
+            }
+        }
+        for row in grouped..rows {
+            (0..blocks).for_each(|b| push(row, b));
         }
         Ok(Self { rows, columns, quants, scales })
     }
@@ -116,6 +163,16 @@ impl Q8Matrix {
         self.matmul_scalar(input, out);
     }
 
+    /// The block index of block `b` of row `r` (see the layout on [`Q8Matrix`]).
+    fn block_index(&self, r: usize, b: usize) -> usize {
+        let blocks = self.columns / BLOCK;
+        let (group, width) = match r < self.rows / GROUP * GROUP {
+            true => (r / GROUP * GROUP, GROUP),
+            false => (r, 1),
+        };
+        group * blocks + b * width + (r - group)
+    }
+
     /// The portable product: candle's generic order (integer block sum × weight scale × input
     /// scale, summed block by block).
     fn matmul_scalar(&self, input: &Q8Rows, out: &mut [f32]) {
@@ -124,14 +181,16 @@ impl Q8Matrix {
             let row_quants = &input.quants[i * self.columns..(i + 1) * self.columns];
             let row_scales = &input.scales[i * blocks..(i + 1) * blocks];
             for (r, out) in out.iter_mut().enumerate() {
-                let quants = &self.quants[r * self.columns..(r + 1) * self.columns];
-                let scales = &self.scales[r * blocks..(r + 1) * blocks];
                 let mut sum = 0f32;
                 for b in 0..blocks {
-                    let block = b * BLOCK..(b + 1) * BLOCK;
-                    let integer: i32 =
-                        quants[block.clone()].iter().zip(&row_quants[block]).map(|(&w, &x)| w as i32 * x as i32).sum();
-                    sum += integer as f32 * scales[b] * row_scales[b];
+                    let index = self.block_index(r, b);
+                    let weights = &self.quants[index * BLOCK..(index + 1) * BLOCK];
+                    let integer: i32 = weights
+                        .iter()
+                        .zip(&row_quants[b * BLOCK..(b + 1) * BLOCK])
+                        .map(|(&w, &x)| w as i32 * x as i32)
+                        .sum();
+                    sum += integer as f32 * self.scales[index] * row_scales[b];
                 }
                 *out = sum;
             }
@@ -143,7 +202,7 @@ impl Q8Matrix {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{BLOCK, Q8Matrix, Q8Rows};
+    use super::{BLOCK, GROUP, Q8Matrix, Q8Rows};
 
     /// The horizontal sum in candle's order (high half onto low, then pairs, then the last two).
     #[target_feature(enable = "avx2,fma")]
@@ -154,7 +213,9 @@ mod avx2 {
         _mm_cvtss_f32(sum)
     }
 
-    /// Dot products of weight rows `r..r + W` with input rows `i..i + A`: `out[a][w]`.
+    /// Dot products of weight rows `r..r + W` with input rows `i..i + A`: `out[a][w]`. The
+    /// weight rows are one group of the layout: `W == GROUP` at a group start, or `W == 1` past
+    /// the last group.
     ///
     /// # Safety
     /// AVX2 and FMA; the rows exist.
@@ -170,27 +231,31 @@ mod avx2 {
         let (columns, blocks) = (matrix.columns, matrix.columns / BLOCK);
         let ones = _mm256_set1_epi16(1);
         let mut accumulators = [[_mm256_setzero_ps(); W]; A];
+        // The group's blocks, in order: block b of row r + w is block b * W + w.
         let weights = matrix.quants[r * columns..(r + W) * columns].as_ptr();
-        let inputs = input.quants[i * columns..(i + A) * columns].as_ptr();
         let weight_scales = &matrix.scales[r * blocks..(r + W) * blocks];
+        let inputs = input.quants[i * columns..(i + A) * columns].as_ptr();
         let input_scales = &input.scales[i * blocks..(i + A) * blocks];
         for b in 0..blocks {
-            let mut signed = [_mm256_setzero_si256(); W];
-            let mut magnitude = [_mm256_setzero_si256(); W];
-            for w in 0..W {
-                // SAFETY: row r + w, block b lies inside `matrix.quants` (sliced above).
-                signed[w] = unsafe { _mm256_loadu_si256(weights.add(w * columns + b * BLOCK).cast()) };
-                magnitude[w] = _mm256_sign_epi8(signed[w], signed[w]);
-            }
+            let mut signed = [_mm256_setzero_si256(); A];
+            let mut magnitude = [_mm256_setzero_si256(); A];
+            let mut input_scale = [_mm256_setzero_ps(); A];
             for a in 0..A {
                 // SAFETY: row i + a, block b lies inside `input.quants` (sliced above).
-                let x = unsafe { _mm256_loadu_si256(inputs.add(a * columns + b * BLOCK).cast()) };
-                let input_scale = input_scales[a * blocks + b];
-                for w in 0..W {
-                    // |w| * (x with w's sign) = w * x, as unsigned × signed byte pairs.
-                    let pairs = _mm256_maddubs_epi16(magnitude[w], _mm256_sign_epi8(x, signed[w]));
+                signed[a] = unsafe { _mm256_loadu_si256(inputs.add(a * columns + b * BLOCK).cast()) };
+                magnitude[a] = _mm256_sign_epi8(signed[a], signed[a]);
+                input_scale[a] = _mm256_set1_ps(input_scales[a * blocks + b]);
+            }
+            for w in 0..W {
+                // SAFETY: block b * W + w of the group lies inside `matrix.quants` (sliced above).
+                let weight = unsafe { _mm256_loadu_si256(weights.add((b * W + w) * BLOCK).cast()) };
+                let weight_scale = _mm256_set1_ps(weight_scales[b * W + w]);
+                for a in 0..A {
+                    // |x| * (w with x's sign) = w * x, as unsigned × signed byte pairs.
+                    let pairs = _mm256_maddubs_epi16(magnitude[a], _mm256_sign_epi8(weight, signed[a]));
                     let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, pairs));
-                    let scale = _mm256_set1_ps(weight_scales[w * blocks + b] * input_scale);
+                    // The block's scale, weight × input, in every lane (the same f32 product).
+                    let scale = _mm256_mul_ps(weight_scale, input_scale[a]);
                     accumulators[a][w] = _mm256_fmadd_ps(scale, sums, accumulators[a][w]);
                 }
             }
@@ -208,7 +273,7 @@ mod avx2 {
     pub(super) unsafe fn matmul(matrix: &Q8Matrix, input: &Q8Rows, out: &mut [f32]) {
         let rows = matrix.rows;
         let mut r = 0;
-        while r + 4 <= rows {
+        while r + GROUP <= rows {
             let mut i = 0;
             while i + 2 <= input.count {
                 let mut results = [[0f32; 4]; 2];
@@ -225,7 +290,7 @@ mod avx2 {
                 unsafe { tile::<4, 1>(matrix, input, r, i, &mut results) };
                 out[i * rows + r..i * rows + r + 4].copy_from_slice(&results[0]);
             }
-            r += 4;
+            r += GROUP;
         }
         for r in r..rows {
             for i in 0..input.count {
@@ -295,6 +360,15 @@ mod tests {
             assert_eq!(alone, batched[i * rows..(i + 1) * rows], "row {i}");
         }
         assert!(batched.iter().zip(&scalar).all(|(a, b)| (a - b).abs() <= 1e-4 * (1.0 + a.abs())));
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero_like_f32_round() {
+        let mut values = vec![0.5f32, -0.5, 1.5, -1.5, 2.5, 0.49999997, -0.49999997, 126.5, -126.5, 0.0, -0.0, 127.0];
+        values.extend(random(2000, 9).iter().map(|x| x * 130.0));
+        for x in values {
+            assert_eq!(round_half_away(x).to_bits(), x.round().to_bits(), "{x}");
+        }
     }
 
     #[test]
