@@ -17,7 +17,10 @@
 //! candle's AVX2 `vec_dot_q8_0_q8_0` (same products, same accumulation and horizontal-sum
 //! order), so its outputs equal candle's bit for bit (tested).
 
+use std::ops::Range;
+
 use half::f16;
+use rayon::prelude::*;
 
 use crate::LlmError;
 
@@ -28,6 +31,9 @@ const BLOCK_BYTES: usize = 2 + BLOCK;
 
 /// Weight rows are stored in groups of this many, block-interleaved.
 const GROUP: usize = 4;
+/// Products (rows × columns × inputs) below this run on the calling thread: splitting them
+/// costs more than it saves.
+const PARALLEL_PRODUCTS: usize = 1 << 18;
 
 /// A weight matrix in Q8_0: `rows` outputs, each a row of `columns` inputs.
 ///
@@ -151,16 +157,46 @@ impl Q8Matrix {
     ///
     /// # Panics
     /// If the input width is not `columns` or `out` is not `input.count() * rows` long.
+    ///
+    /// Large products are split by weight rows over rayon's threads (`RAYON_NUM_THREADS`); each
+    /// element is computed the same way whichever thread computes it.
     pub fn matmul(&self, input: &Q8Rows, out: &mut [f32]) {
         assert_eq!(input.columns, self.columns, "input width");
         assert_eq!(out.len(), input.count * self.rows, "output size");
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has AVX2 and FMA (checked above); the sizes are asserted above.
-            unsafe { avx2::matmul(self, input, out) };
+        let threads = rayon::current_num_threads();
+        let groups = self.rows / GROUP;
+        if threads == 1 || self.rows * self.columns * input.count < PARALLEL_PRODUCTS || groups < 2 * threads {
+            self.matmul_rows(input, 0..self.rows, out);
             return;
         }
-        self.matmul_scalar(input, out);
+        let per_thread = groups.div_ceil(threads) * GROUP;
+        let ranges: Vec<Range<usize>> =
+            (0..self.rows).step_by(per_thread).map(|start| start..(start + per_thread).min(self.rows)).collect();
+        let parts: Vec<Vec<f32>> = ranges
+            .par_iter()
+            .map(|range| {
+                let mut part = vec![0f32; input.count * range.len()];
+                self.matmul_rows(input, range.clone(), &mut part);
+                part
+            })
+            .collect();
+        for (range, part) in ranges.iter().zip(&parts) {
+            for (i, row) in part.chunks_exact(range.len()).enumerate() {
+                out[i * self.rows + range.start..i * self.rows + range.end].copy_from_slice(row);
+            }
+        }
+    }
+
+    /// The products with weight rows `rows` (starting at a group boundary) into `out`,
+    /// `input.count × rows.len()`.
+    fn matmul_rows(&self, input: &Q8Rows, rows: Range<usize>, out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA (checked above); the sizes are asserted by the caller.
+            unsafe { avx2::matmul(self, input, rows, out) };
+            return;
+        }
+        self.matmul_scalar(input, rows, out);
     }
 
     /// The block index of block `b` of row `r` (see the layout on [`Q8Matrix`]).
@@ -175,12 +211,12 @@ impl Q8Matrix {
 
     /// The portable product: candle's generic order (integer block sum × weight scale × input
     /// scale, summed block by block).
-    fn matmul_scalar(&self, input: &Q8Rows, out: &mut [f32]) {
+    fn matmul_scalar(&self, input: &Q8Rows, rows: Range<usize>, out: &mut [f32]) {
         let blocks = self.columns / BLOCK;
-        for (i, out) in out.chunks_exact_mut(self.rows).enumerate() {
+        for (i, out) in out.chunks_exact_mut(rows.len()).enumerate() {
             let row_quants = &input.quants[i * self.columns..(i + 1) * self.columns];
             let row_scales = &input.scales[i * blocks..(i + 1) * blocks];
-            for (r, out) in out.iter_mut().enumerate() {
+            for (r, out) in rows.clone().zip(out.iter_mut()) {
                 let mut sum = 0f32;
                 for b in 0..blocks {
                     let index = self.block_index(r, b);
@@ -201,6 +237,8 @@ impl Q8Matrix {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
+
+    use std::ops::Range;
 
     use super::{BLOCK, GROUP, Q8Matrix, Q8Rows};
 
@@ -270,34 +308,36 @@ mod avx2 {
     /// # Safety
     /// AVX2 and FMA; `out.len() == input.count * matrix.rows`, same widths.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn matmul(matrix: &Q8Matrix, input: &Q8Rows, out: &mut [f32]) {
-        let rows = matrix.rows;
-        let mut r = 0;
-        while r + GROUP <= rows {
+    pub(super) unsafe fn matmul(matrix: &Q8Matrix, input: &Q8Rows, rows: Range<usize>, out: &mut [f32]) {
+        let width = rows.len();
+        let grouped_end = rows.end.min(matrix.rows / GROUP * GROUP);
+        let mut r = rows.start;
+        while r + GROUP <= grouped_end {
+            let column = r - rows.start;
             let mut i = 0;
             while i + 2 <= input.count {
-                let mut results = [[0f32; 4]; 2];
+                let mut results = [[0f32; GROUP]; 2];
                 // SAFETY: rows r..r+4 and i..i+2 exist; the features are enabled here.
-                unsafe { tile::<4, 2>(matrix, input, r, i, &mut results) };
+                unsafe { tile::<GROUP, 2>(matrix, input, r, i, &mut results) };
                 for (a, result) in results.iter().enumerate() {
-                    out[(i + a) * rows + r..(i + a) * rows + r + 4].copy_from_slice(result);
+                    out[(i + a) * width + column..(i + a) * width + column + GROUP].copy_from_slice(result);
                 }
                 i += 2;
             }
             if i < input.count {
-                let mut results = [[0f32; 4]; 1];
+                let mut results = [[0f32; GROUP]; 1];
                 // SAFETY: as above.
-                unsafe { tile::<4, 1>(matrix, input, r, i, &mut results) };
-                out[i * rows + r..i * rows + r + 4].copy_from_slice(&results[0]);
+                unsafe { tile::<GROUP, 1>(matrix, input, r, i, &mut results) };
+                out[i * width + column..i * width + column + GROUP].copy_from_slice(&results[0]);
             }
             r += GROUP;
         }
-        for r in r..rows {
+        for r in r..rows.end {
             for i in 0..input.count {
                 let mut result = [[0f32; 1]; 1];
                 // SAFETY: as above.
                 unsafe { tile::<1, 1>(matrix, input, r, i, &mut result) };
-                out[i * rows + r] = result[0][0];
+                out[i * width + r - rows.start] = result[0][0];
             }
         }
     }
@@ -353,13 +393,27 @@ mod tests {
         let mut batched = vec![0f32; 7 * rows];
         ours.matmul(&Q8Rows::quantize(&input, 7), &mut batched);
         let mut scalar = vec![0f32; 7 * rows];
-        ours.matmul_scalar(&Q8Rows::quantize(&input, 7), &mut scalar);
+        ours.matmul_scalar(&Q8Rows::quantize(&input, 7), 0..rows, &mut scalar);
         for i in 0..7 {
             let mut alone = vec![0f32; rows];
             ours.matmul(&Q8Rows::quantize(&input[i * columns..(i + 1) * columns], 1), &mut alone);
             assert_eq!(alone, batched[i * rows..(i + 1) * rows], "row {i}");
         }
         assert!(batched.iter().zip(&scalar).all(|(a, b)| (a - b).abs() <= 1e-4 * (1.0 + a.abs())));
+    }
+
+    #[test]
+    fn splitting_over_threads_changes_no_bit() {
+        // Large enough to be split: 4 threads × 2 groups at least, and over the work threshold.
+        let (rows, columns, count) = (258, 512, 3);
+        let (_, ours) = both(rows, columns);
+        let input = Q8Rows::quantize(&random(count * columns, 5), count);
+        let mut alone = vec![0f32; count * rows];
+        ours.matmul_rows(&input, 0..rows, &mut alone);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        let mut split = vec![0f32; count * rows];
+        pool.install(|| ours.matmul(&input, &mut split));
+        assert_eq!(alone, split);
     }
 
     #[test]
