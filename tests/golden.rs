@@ -162,3 +162,10 @@ fn conv_rec_graph_pruned_and_max_entropy() {
     check("conv_rec-v0", "graph_pruned", 0, 2);
     check("conv_rec-v0", "max_entropy", 0, 1);
 }
+
+#[test]
+fn search_feedback_feedback_append_asker_and_query_only() {
+    check("search_feedback-v0", "feedback_append", 0, 3);
+    check("search_feedback-v0", "asker", 0, 2);
+    check("search_feedback-v0", "query_only", 0, 1);
+}

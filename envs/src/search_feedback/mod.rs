@@ -1,0 +1,480 @@
+//! `search_feedback-v0`: ConvSim-style conversational search with a rule-based simulated user.
+//!
+//! A seeded collection ([`collection`]) of documents about the senses of ambiguous head words
+//! ("jaguar" the cat or the car), each on one facet (price, history, …) and for one audience,
+//! is indexed once per process with tantivy's BM25. Each episode draws a hidden information
+//! need (topic, facet, optional audience) and opens with the user's ambiguous query. Each
+//! round the agent may `search <query>` (a few times), `ask_clarify <question>` and must
+//! `answer <id>,<id>,<id> [summary]`. The user ([`user`]) computes nDCG@3 of the answer
+//! against the qrels; at or above the threshold it closes the session, otherwise it gives
+//! diagnosed feedback and a new round begins, for up to 3 feedback rounds (ConvSim's loop).
+//!
+//! Reward: on each answer, its nDCG@3 minus the previous round's (so the return is the final
+//! nDCG@3), minus `invalid_penalty` per invalid action. See `docs/envs/search_feedback.md`.
+
+pub mod collection;
+pub mod metrics;
+pub mod user;
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use sim_core::prelude::*;
+use sim_core::seed::{stream, stream_indexed};
+
+pub use collection::{Collection, CollectionConfig, Hit, Need, doc_id, ndcg_at_3, parse_doc_id};
+pub use user::{ClarifyVerdict, Diagnosis};
+
+/// The env's section of a scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchFeedbackConfig {
+    pub collection: CollectionConfig,
+    /// Feedback rounds after the first answer (ConvSim: 3).
+    pub feedback_rounds: u32,
+    /// nDCG@3 at which the user is satisfied (ConvSim: 0.75).
+    pub threshold: f64,
+    /// Informative words of the need the user may reveal per utterance (0–3).
+    pub leak: u8,
+    /// `search` actions allowed per round.
+    pub searches_per_round: u32,
+    /// `ask_clarify` actions allowed per round.
+    pub clarifications_per_round: u32,
+    /// Probability that a need carries an audience constraint.
+    pub constraint_probability: f64,
+    /// Reward of an invalid action (subtracted).
+    pub invalid_penalty: f64,
+}
+
+impl Default for SearchFeedbackConfig {
+    fn default() -> Self {
+        Self {
+            collection: CollectionConfig::default(),
+            feedback_rounds: 3,
+            threshold: 0.75,
+            leak: 1,
+            searches_per_round: 3,
+            clarifications_per_round: 1,
+            constraint_probability: 0.5,
+            invalid_penalty: 0.05,
+        }
+    }
+}
+
+/// Score anchors of the default config: min 0, average = the query-only BM25 baseline's mean
+/// return (500 episodes, seed 0), max 1 (a perfect first answer). Checked in `tests/baselines.rs`.
+pub const SCORE_ANCHORS: ScoreAnchors = ScoreAnchors { min: 0.0, average: QUERY_ONLY_MEAN_RETURN, max: 1.0 };
+
+/// The query-only agent's mean return with the default config (500 episodes, seed 0).
+pub const QUERY_ONLY_MEAN_RETURN: f64 = 0.5;
+
+/// Actions longer than this are invalid without being parsed.
+pub const MAX_ACTION_CHARS: usize = 2_000;
+
+/// Per-episode rules copied from the config.
+#[derive(Component, Debug, Clone)]
+pub struct SearchRules {
+    pub feedback_rounds: u32,
+    pub threshold: f64,
+    pub leak: usize,
+    pub searches_per_round: u32,
+    pub clarifications_per_round: u32,
+    pub invalid_penalty: f64,
+}
+
+/// What the agent's action did this turn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnResult {
+    Invalid(&'static str),
+    Searched { query: String, hits: Vec<Hit> },
+    Clarified { verdict: ClarifyVerdict },
+    Answered { ndcg: f64, delta: f64, diagnosis: Diagnosis, finished: bool },
+}
+
+/// The episode's need, qrels and progress; also the env's marker component.
+#[derive(Component, Debug, Clone)]
+pub struct SearchSession {
+    pub collection: Arc<Collection>,
+    pub need: Need,
+    /// Every document with a positive grade for the need, by doc id.
+    pub qrels: Vec<(u32, u8)>,
+    pub initial_query: String,
+    /// 0 for the initial request, then the feedback round.
+    pub round: u32,
+    pub searches_left: u32,
+    pub clarifications_left: u32,
+    /// nDCG@3 of each answered round.
+    pub ndcg_by_round: Vec<f64>,
+    pub clarifications: Vec<ClarifyVerdict>,
+    /// Recall@10 (of grade-2 documents) of each search.
+    pub recalls: Vec<f64>,
+    pub turn: TurnResult,
+    /// What the user said this turn.
+    pub user_words: Option<String>,
+}
+
+/// A parsed action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command<'a> {
+    Search(&'a str),
+    Clarify(&'a str),
+    /// Document numbers (1–3, distinct) and the optional summary.
+    Answer(Vec<u32>, &'a str),
+}
+
+const USAGE: &str = "Write one action: `search <query>`, `ask_clarify <question>`, or `answer <id>,<id>,<id> [summary]`.";
+
+/// Parses an action; `None` when it is not one of the three commands with a non-empty argument
+/// (an answer needs 1–3 distinct document ids before any summary).
+pub fn parse_command(text: &str) -> Option<Command<'_>> {
+    if text.len() > MAX_ACTION_CHARS {
+        return None;
+    }
+    let text = text.trim();
+    let (verb, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    let rest = rest.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    match verb.to_ascii_lowercase().as_str() {
+        "search" => Some(Command::Search(rest)),
+        "ask_clarify" => Some(Command::Clarify(rest.trim_matches('"'))).filter(|c| !matches!(c, Command::Clarify(""))),
+        "answer" => {
+            let mut ids = Vec::new();
+            let mut summary_start = rest.len();
+            let mut offset = 0;
+            for token in rest.split_inclusive(|c: char| c == ',' || c.is_whitespace()) {
+                let bare = token.trim_matches(|c: char| c == ',' || c.is_whitespace());
+                if bare.is_empty() {
+                    offset += token.len();
+                    continue;
+                }
+                match parse_doc_id(bare) {
+                    Some(doc) if ids.len() < 3 && !ids.contains(&doc) => ids.push(doc),
+                    Some(_) => return None,
+                    None => {
+                        summary_start = offset;
+                        break;
+                    }
+                }
+                offset += token.len();
+            }
+            if ids.is_empty() {
+                return None;
+            }
+            Some(Command::Answer(ids, rest[summary_start..].trim()))
+        }
+        _ => None,
+    }
+}
+
+/// The env type registered as `search_feedback-v0`.
+pub struct SearchFeedback;
+
+const INSTRUCTIONS: &str = "You are a search assistant. A user has an information need; find the three documents that \
+best satisfy it. One action per turn:\n  search <query>            BM25 search over the collection; shows the top 10 \
+results\n  ask_clarify <question>    ask the user a clarifying question\n  answer <id>,<id>,<id> [summary]   present your \
+best three documents, best first; this ends the round\nThe user judges each answer. If it is not good enough they give \
+feedback and a new round begins.";
+
+fn status_line(session: &SearchSession, rules: &SearchRules) -> String {
+    let round = if session.round == 0 {
+        "Initial request".to_owned()
+    } else {
+        format!("Feedback round {} of {}", session.round, rules.feedback_rounds)
+    };
+    let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{round}: {} and {} left, then answer.",
+        plural(session.searches_left, "search"),
+        plural(session.clarifications_left, "clarifying question")
+    )
+}
+
+impl Environment for SearchFeedback {
+    type Config = SearchFeedbackConfig;
+    const ID: &'static str = "search_feedback-v0";
+
+    fn spec(config: &Self::Config) -> EnvSpec {
+        let per_round = config.searches_per_round + config.clarifications_per_round + 1;
+        EnvSpec {
+            id: Self::ID.to_owned(),
+            max_turns: (config.feedback_rounds + 1) * per_round + 4,
+            reward_range: (-1.0 - config.invalid_penalty, 1.0),
+            score_anchors: Some(SCORE_ANCHORS),
+            description: "Conversational search over a BM25 index with a simulated user's feedback (ConvSim)".to_owned(),
+        }
+    }
+
+    fn validate(config: &Self::Config) -> Result<(), String> {
+        config.collection.validate()?;
+        if config.feedback_rounds > 3 {
+            return Err("search_feedback: feedback_rounds must be between 0 and 3".into());
+        }
+        if !(config.threshold.is_finite() && config.threshold > 0.0 && config.threshold <= 1.0) {
+            return Err("search_feedback: threshold must be in (0, 1]".into());
+        }
+        if config.leak > 3 {
+            return Err("search_feedback: leak must be between 0 and 3".into());
+        }
+        if !(1..=5).contains(&config.searches_per_round) {
+            return Err("search_feedback: searches_per_round must be between 1 and 5".into());
+        }
+        if config.clarifications_per_round > 3 {
+            return Err("search_feedback: clarifications_per_round must be at most 3".into());
+        }
+        if !(0.0..=1.0).contains(&config.constraint_probability) {
+            return Err("search_feedback: constraint_probability must be between 0 and 1".into());
+        }
+        if !(config.invalid_penalty.is_finite() && (0.0..=1.0).contains(&config.invalid_penalty)) {
+            return Err("search_feedback: invalid_penalty must be between 0 and 1".into());
+        }
+        Ok(())
+    }
+
+    fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
+        let shared = collection::collection(&config.collection);
+        let mut rng = stream(episode.seed, "need");
+        let topic = rng.random_range(0..shared.topics.len());
+        let facets = &shared.topics[topic].facets;
+        let facet = facets[rng.random_range(0..facets.len())];
+        let audience = (rng.random::<f64>() < config.constraint_probability)
+            .then(|| rng.random_range(0..collection::AUDIENCES.len()));
+        let need = Need { topic, facet, audience };
+        let initial_query = user::initial_query(&mut rng, &shared, &need);
+        let rules = SearchRules {
+            feedback_rounds: config.feedback_rounds,
+            threshold: config.threshold,
+            leak: usize::from(config.leak),
+            searches_per_round: config.searches_per_round,
+            clarifications_per_round: config.clarifications_per_round,
+            invalid_penalty: config.invalid_penalty,
+        };
+        let session = SearchSession {
+            qrels: collection::judgments(&shared, &need),
+            collection: shared,
+            need,
+            initial_query,
+            round: 0,
+            searches_left: config.searches_per_round,
+            clarifications_left: config.clarifications_per_round,
+            ndcg_by_round: Vec::new(),
+            clarifications: Vec::new(),
+            recalls: Vec::new(),
+            turn: TurnResult::Invalid(""),
+            user_words: None,
+        };
+        let prompt = format!("{INSTRUCTIONS}\n\nUser: \"{}\"\n{}", session.initial_query, status_line(&session, &rules));
+        entity.insert((session, rules));
+        Cow::Owned(prompt)
+    }
+
+    fn add_systems(schedule: &mut Schedule) {
+        schedule.add_systems((
+            apply_action.in_set(StepSet::Act),
+            user_reacts.in_set(StepSet::React),
+            render_observation.in_set(StepSet::Observe),
+            score_turn.in_set(StepSet::Score),
+        ));
+    }
+
+    fn hidden_state(entity: EntityRef) -> Vec<String> {
+        let Some(session) = entity.get::<SearchSession>() else { return Vec::new() };
+        hidden_strings(session)
+    }
+
+    fn sample_actions(_config: &Self::Config) -> Vec<String> {
+        [
+            "search jaguar price",
+            "search python snake safety for beginners",
+            "search mercury",
+            "ask_clarify Do you mean the cat or the car?",
+            "ask_clarify \"Is this about history or price?\"",
+            "answer d1,d2,d3",
+            "answer d10, d20, d30 These cover the price.",
+            "answer d5",
+            "answer d1,d1,d2",
+            "answer d999999",
+            "search",
+            "tell me more",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+}
+
+/// The hidden strings of an episode: the need (with an id no text contains), the qrels and the
+/// per-round log (nDCG@3 by round, clarifying questions, search recall) that the metrics read.
+pub fn hidden_strings(session: &SearchSession) -> Vec<String> {
+    let need = &session.need;
+    let topic = &session.collection.topics[need.topic];
+    let audience = need.audience.map_or("anyone", |a| collection::AUDIENCES[a]);
+    let need_id = format!("t{}f{}c{}", need.topic, need.facet, need.audience.map_or(9, |a| a));
+    let mut judged = String::from("judgments:");
+    for &(doc, grade) in &session.qrels {
+        let _ = write!(judged, " {}={grade}", doc_id(doc));
+    }
+    let mut log = String::from("log: ndcg@3 by round");
+    for ndcg in &session.ndcg_by_round {
+        let _ = write!(log, " {ndcg:.6}");
+    }
+    let count = |v: ClarifyVerdict| session.clarifications.iter().filter(|&&c| c == v).count();
+    let _ = write!(
+        log,
+        "; clarifying questions on-target {} off-target {} irrelevant {}; search recall@10",
+        count(ClarifyVerdict::OnTarget),
+        count(ClarifyVerdict::OffTarget),
+        count(ClarifyVerdict::Irrelevant)
+    );
+    for recall in &session.recalls {
+        let _ = write!(log, " {recall:.6}");
+    }
+    vec![
+        format!("need {need_id}: {} / {} / for {audience}", topic.name(), collection::FACETS[need.facet].0),
+        judged,
+        log,
+    ]
+}
+
+fn apply_action(mut episodes: Query<(&AgentAction, &SearchRules, &mut SearchSession)>) {
+    for (action, rules, mut session) in &mut episodes {
+        let Some(text) = action.pending() else { continue };
+        let session = &mut *session;
+        session.user_words = None;
+        session.turn = match parse_command(text) {
+            None => TurnResult::Invalid("I don't understand that."),
+            Some(Command::Search(_)) if session.searches_left == 0 => {
+                TurnResult::Invalid("No searches left this round.")
+            }
+            Some(Command::Search(query)) => {
+                session.searches_left -= 1;
+                let hits = session.collection.search(query);
+                session.recalls.push(collection::recall_at_10(&hits, &session.qrels));
+                TurnResult::Searched { query: query.to_owned(), hits }
+            }
+            Some(Command::Clarify(_)) if session.clarifications_left == 0 => {
+                TurnResult::Invalid("No clarifying questions left this round.")
+            }
+            Some(Command::Clarify(_)) => {
+                session.clarifications_left -= 1;
+                // The user's verdict is set when it answers (React).
+                TurnResult::Clarified { verdict: ClarifyVerdict::Irrelevant }
+            }
+            Some(Command::Answer(ids, _)) if ids.iter().any(|&d| d as usize >= session.collection.documents.len()) => {
+                TurnResult::Invalid("Unknown document id.")
+            }
+            Some(Command::Answer(ids, _)) => {
+                let ndcg = ndcg_at_3(&ids, &session.qrels);
+                let previous = session.ndcg_by_round.last().copied().unwrap_or(0.0);
+                session.ndcg_by_round.push(ndcg);
+                let satisfied = ndcg >= rules.threshold;
+                let documents: Vec<&collection::Document> =
+                    ids.iter().map(|&d| &session.collection.documents[d as usize]).collect();
+                let diagnosis = user::diagnose(&documents, &session.need, satisfied);
+                let finished = satisfied || session.round >= rules.feedback_rounds;
+                if !finished {
+                    session.round += 1;
+                    session.searches_left = rules.searches_per_round;
+                    session.clarifications_left = rules.clarifications_per_round;
+                }
+                TurnResult::Answered { ndcg, delta: ndcg - previous, diagnosis, finished }
+            }
+        };
+    }
+}
+
+fn user_reacts(mut episodes: Query<(&AgentAction, &Episode, &Turn, &SearchRules, &mut SearchSession)>) {
+    for (action, episode, turn, rules, mut session) in &mut episodes {
+        let Some(text) = action.pending() else { continue };
+        let session = &mut *session;
+        match &mut session.turn {
+            TurnResult::Clarified { verdict } => {
+                let question = match parse_command(text) {
+                    Some(Command::Clarify(question)) => question,
+                    _ => "",
+                };
+                let (judged, words) =
+                    user::answer_clarification(&session.collection, &session.need, question, rules.leak);
+                *verdict = judged;
+                session.clarifications.push(judged);
+                session.user_words = Some(words);
+            }
+            TurnResult::Answered { diagnosis, .. } => {
+                let mut rng = stream_indexed(episode.seed, "user", u64::from(turn.taken));
+                let diagnosis = *diagnosis;
+                session.user_words =
+                    Some(user::feedback(&mut rng, &session.collection, &session.need, diagnosis, rules.leak));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn render_observation(mut episodes: Query<(&AgentAction, &SearchRules, &SearchSession, &mut Reply)>) {
+    for (action, rules, session, mut reply) in &mut episodes {
+        if action.pending().is_none() {
+            continue;
+        }
+        let status = status_line(session, rules);
+        match &session.turn {
+            TurnResult::Invalid(reason) => {
+                reply.set(Speaker::Env, Kind::Admin, format!("{reason} {USAGE}\n{status}"));
+            }
+            TurnResult::Searched { query, hits } => {
+                let mut text = format!("Results for \"{}\":\n", query.trim());
+                if hits.is_empty() {
+                    text.push_str("(no documents match)\n");
+                }
+                for (rank, hit) in hits.iter().enumerate() {
+                    let document = &session.collection.documents[hit.doc as usize];
+                    let _ = writeln!(
+                        text,
+                        "{}. [{}] {} | {}",
+                        rank + 1,
+                        doc_id(hit.doc),
+                        document.title,
+                        session.collection.snippet(hit.doc, 14)
+                    );
+                }
+                text.push_str(&status);
+                reply.set(Speaker::Env, Kind::Observation, text);
+            }
+            TurnResult::Clarified { .. } => {
+                let words = session.user_words.as_deref().unwrap_or_default();
+                reply.set(Speaker::Partner, Kind::Observation, format!("User: \"{words}\"\n{status}"));
+            }
+            TurnResult::Answered { finished, diagnosis, .. } => {
+                let words = session.user_words.as_deref().unwrap_or_default();
+                let text = match (finished, diagnosis) {
+                    (true, Diagnosis::Satisfied) => format!("User: \"{words}\""),
+                    (true, _) => format!("User: \"{words}\"\nNo feedback rounds left; the session is over."),
+                    (false, _) => format!("User: \"{words}\"\n{status}"),
+                };
+                reply.set(Speaker::Partner, Kind::Feedback, text);
+            }
+        }
+    }
+}
+
+fn score_turn(mut episodes: Query<(&AgentAction, &SearchRules, &SearchSession, &mut Outcome)>) {
+    for (action, rules, session, mut outcome) in &mut episodes {
+        if action.pending().is_none() {
+            continue;
+        }
+        outcome.invalid_action = matches!(session.turn, TurnResult::Invalid(_));
+        outcome.reward = match session.turn {
+            TurnResult::Invalid(_) => -rules.invalid_penalty,
+            TurnResult::Answered { delta, .. } => delta,
+            _ => 0.0,
+        };
+        if let TurnResult::Answered { finished: true, diagnosis, .. } = session.turn {
+            let satisfied = diagnosis == Diagnosis::Satisfied;
+            outcome.success = satisfied;
+            outcome.ending = Some(if satisfied { "satisfied" } else { "unsatisfied" });
+            outcome.terminated = true;
+        }
+    }
+}
