@@ -3,8 +3,8 @@
 //! and the BM25 index.
 
 use envs::search_feedback::collection::{self, CollectionConfig, Need};
-use envs::search_feedback::user::informative_words;
 use envs::search_feedback::metrics::SearchMetrics;
+use envs::search_feedback::user::informative_words;
 use envs::search_feedback::{Command, QUERY_ONLY_MEAN_RETURN, ndcg_at_3, parse_command};
 use sim_core::{EpisodeRecord, Kind, Speaker};
 
@@ -155,7 +155,10 @@ fn actions_parse() {
     assert_eq!(parse_command("  SEARCH  a b "), Some(Command::Search("a b")));
     assert_eq!(parse_command("ask_clarify \"cat or car?\""), Some(Command::Clarify("cat or car?")));
     assert_eq!(parse_command("answer d1,d2,d3"), Some(Command::Answer(vec![1, 2, 3], "")));
-    assert_eq!(parse_command("answer d1, [d2] d3 These are good."), Some(Command::Answer(vec![1, 2, 3], "These are good.")));
+    assert_eq!(
+        parse_command("answer d1, [d2] d3 These are good."),
+        Some(Command::Answer(vec![1, 2, 3], "These are good."))
+    );
     assert_eq!(parse_command("answer d4 cheap ones"), Some(Command::Answer(vec![4], "cheap ones")));
     assert_eq!(parse_command("answer d1,d1"), None);
     assert_eq!(parse_command("answer d1,d2,d3,d4"), None);

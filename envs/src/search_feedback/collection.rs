@@ -28,8 +28,11 @@ use crate::text::words;
 /// Results a search shows.
 pub const RESULTS_PER_SEARCH: usize = 10;
 
-/// An ambiguous head word and its senses: (qualifier, three topic words) each.
-pub const HEADS: [(&str, [(&str, [&str; 3]); 2]); 15] = [
+/// A sense of a head word: its qualifier and three topic words.
+pub type Sense = (&'static str, [&'static str; 3]);
+
+/// An ambiguous head word and its two senses.
+pub const HEADS: [(&str, [Sense; 2]); 15] = [
     ("jaguar", [("cat", ["rainforest", "predator", "spotted"]), ("car", ["sedan", "engine", "luxury"])]),
     ("mercury", [("planet", ["orbit", "sun", "crater"]), ("metal", ["element", "thermometer", "toxic"])]),
     ("python", [("snake", ["reptile", "constrictor", "scales"]), ("language", ["programming", "code", "library"])]),
@@ -39,7 +42,10 @@ pub const HEADS: [(&str, [(&str, [&str; 3]); 2]); 15] = [
     ("bass", [("fish", ["lake", "angler", "freshwater"]), ("guitar", ["strings", "amplifier", "bassline"])]),
     ("crane", [("bird", ["wetland", "migration", "feathers"]), ("machine", ["construction", "lifting", "tower"])]),
     ("mustang", [("horse", ["wild", "herd", "ranch"]), ("coupe", ["v8", "muscle", "convertible"])]),
-    ("turkey", [("country", ["istanbul", "anatolia", "ankara"]), ("poultry", ["thanksgiving", "stuffing", "drumstick"])]),
+    (
+        "turkey",
+        [("country", ["istanbul", "anatolia", "ankara"]), ("poultry", ["thanksgiving", "stuffing", "drumstick"])],
+    ),
     ("seal", [("mammal", ["pup", "flipper", "colony"]), ("stamp", ["wax", "envelope", "signet"])]),
     ("bat", [("animal", ["cave", "echolocation", "nocturnal"]), ("club", ["baseball", "swing", "wooden"])]),
     ("mouse", [("rodent", ["whiskers", "burrow", "cheese"]), ("device", ["cursor", "click", "wireless"])]),
@@ -156,7 +162,10 @@ pub struct Collection {
 
 impl std::fmt::Debug for Collection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Collection").field("topics", &self.topics.len()).field("documents", &self.documents.len()).finish()
+        f.debug_struct("Collection")
+            .field("topics", &self.topics.len())
+            .field("documents", &self.documents.len())
+            .finish()
     }
 }
 
@@ -238,7 +247,13 @@ fn generate_topics(config: &CollectionConfig) -> Vec<Topic> {
     topics
 }
 
-fn topic_document(rng: &mut StreamRng, topics: &[Topic], topic_index: usize, facet: usize, audience: usize) -> Document {
+fn topic_document(
+    rng: &mut StreamRng,
+    topics: &[Topic],
+    topic_index: usize,
+    facet: usize,
+    audience: usize,
+) -> Document {
     let topic = &topics[topic_index];
     let (keyword, lexicon) = FACETS[facet];
     let facet_words = pick_distinct(rng, &lexicon, 4);
@@ -249,11 +264,7 @@ fn topic_document(rng: &mut StreamRng, topics: &[Topic], topic_index: usize, fac
     let audience_word = AUDIENCES[audience];
     let head = topic.head;
     let qualifier = topic.qualifier;
-    let title = format!(
-        "{} {qualifier}: {keyword} {} for {audience_word}",
-        capitalised(head),
-        pick(rng, &TITLE_NOUNS)
-    );
+    let title = format!("{} {qualifier}: {keyword} {} for {audience_word}", capitalised(head), pick(rng, &TITLE_NOUNS));
     let opening = match rng.random_range(0..3) {
         0 => format!("This page looks at the {} and {} of the {head} {qualifier}.", facet_words[0], facet_words[1]),
         1 => format!("Everything about {} and {} for the {head} {qualifier}.", facet_words[0], facet_words[1]),
@@ -268,7 +279,9 @@ fn topic_document(rng: &mut StreamRng, topics: &[Topic], topic_index: usize, fac
             "Aimed at {audience_word}: {} explained through {} and {}.",
             facet_words[2], topic_words[0], topic_words[1]
         ),
-        _ => format!("Our {audience_word} section covers {}, {} and {}.", topic_words[0], facet_words[2], topic_words[1]),
+        _ => {
+            format!("Our {audience_word} section covers {}, {} and {}.", topic_words[0], facet_words[2], topic_words[1])
+        }
     };
     let closing = format!(
         "Many readers ask about {} first. It also touches briefly on {other_word}. {}",
@@ -361,12 +374,12 @@ impl Collection {
         if terms.is_empty() {
             return Vec::new();
         }
-        let query =
-            BooleanQuery::new_multiterms_query(terms.iter().map(|w| Term::from_field_text(self.text_field, w)).collect());
+        let query = BooleanQuery::new_multiterms_query(
+            terms.iter().map(|w| Term::from_field_text(self.text_field, w)).collect(),
+        );
         let searcher = self.index_reader.searcher();
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(RESULTS_PER_SEARCH).order_by_score())
-            .unwrap_or_default();
+        let top =
+            searcher.search(&query, &TopDocs::with_limit(RESULTS_PER_SEARCH).order_by_score()).unwrap_or_default();
         let mut hits: Vec<Hit> = top.into_iter().map(|(score, address)| Hit { doc: address.doc_id, score }).collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
         hits

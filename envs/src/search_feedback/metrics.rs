@@ -89,8 +89,11 @@ impl SearchMetrics {
         let mean = |sum: f64| if episodes == 0 { 0.0 } else { sum / episodes as f64 };
         let ndcg_by_round: [f64; ROUNDS] =
             std::array::from_fn(|round| mean(logs.iter().map(|(log, _)| log.ndcg_at_round(round)).sum()));
-        let relative_gain =
-            if ndcg_by_round[0] > 0.0 { (ndcg_by_round[ROUNDS - 1] - ndcg_by_round[0]) / ndcg_by_round[0] } else { 0.0 };
+        let relative_gain = if ndcg_by_round[0] > 0.0 {
+            (ndcg_by_round[ROUNDS - 1] - ndcg_by_round[0]) / ndcg_by_round[0]
+        } else {
+            0.0
+        };
         let questions: usize = logs.iter().map(|(log, _)| log.clarifying_questions()).sum();
         let on_target: usize = logs.iter().map(|(log, _)| log.clarify_on_target).sum();
         let recalls: Vec<f64> = logs.iter().flat_map(|(log, _)| log.recalls.iter().copied()).collect();

@@ -69,7 +69,7 @@ impl Default for SearchFeedbackConfig {
 pub const SCORE_ANCHORS: ScoreAnchors = ScoreAnchors { min: 0.0, average: QUERY_ONLY_MEAN_RETURN, max: 1.0 };
 
 /// The query-only agent's mean return with the default config (500 episodes, seed 0).
-pub const QUERY_ONLY_MEAN_RETURN: f64 = 0.5;
+pub const QUERY_ONLY_MEAN_RETURN: f64 = 0.428206;
 
 /// Actions longer than this are invalid without being parsed.
 pub const MAX_ACTION_CHARS: usize = 2_000;
@@ -125,7 +125,8 @@ pub enum Command<'a> {
     Answer(Vec<u32>, &'a str),
 }
 
-const USAGE: &str = "Write one action: `search <query>`, `ask_clarify <question>`, or `answer <id>,<id>,<id> [summary]`.";
+const USAGE: &str =
+    "Write one action: `search <query>`, `ask_clarify <question>`, or `answer <id>,<id>,<id> [summary]`.";
 
 /// Parses an action; `None` when it is not one of the three commands with a non-empty argument
 /// (an answer needs 1–3 distinct document ids before any summary).
@@ -186,11 +187,11 @@ fn status_line(session: &SearchSession, rules: &SearchRules) -> String {
     } else {
         format!("Feedback round {} of {}", session.round, rules.feedback_rounds)
     };
-    let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let searches = if session.searches_left == 1 { "search" } else { "searches" };
+    let questions = if session.clarifications_left == 1 { "clarifying question" } else { "clarifying questions" };
     format!(
-        "{round}: {} and {} left, then answer.",
-        plural(session.searches_left, "search"),
-        plural(session.clarifications_left, "clarifying question")
+        "{round}: {} {searches} and {} {questions} left, then answer.",
+        session.searches_left, session.clarifications_left
     )
 }
 
@@ -205,7 +206,8 @@ impl Environment for SearchFeedback {
             max_turns: (config.feedback_rounds + 1) * per_round + 4,
             reward_range: (-1.0 - config.invalid_penalty, 1.0),
             score_anchors: Some(SCORE_ANCHORS),
-            description: "Conversational search over a BM25 index with a simulated user's feedback (ConvSim)".to_owned(),
+            description: "Conversational search over a BM25 index with a simulated user's feedback (ConvSim)"
+                .to_owned(),
         }
     }
 
@@ -267,7 +269,8 @@ impl Environment for SearchFeedback {
             turn: TurnResult::Invalid(""),
             user_words: None,
         };
-        let prompt = format!("{INSTRUCTIONS}\n\nUser: \"{}\"\n{}", session.initial_query, status_line(&session, &rules));
+        let prompt =
+            format!("{INSTRUCTIONS}\n\nUser: \"{}\"\n{}", session.initial_query, status_line(&session, &rules));
         entity.insert((session, rules));
         Cow::Owned(prompt)
     }

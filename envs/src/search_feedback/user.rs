@@ -25,7 +25,9 @@ pub enum Diagnosis {
     /// None of the top 3 is on the need's topic.
     WrongTopic,
     /// All on topic, none on the need's facet; `shown` is the facet most of them are about.
-    WrongFacet { shown: usize },
+    WrongFacet {
+        shown: usize,
+    },
     /// Right topic and facet, but written for another audience than the user's.
     WrongAudience,
     /// A mix of right and wrong documents (or fewer than 3).
@@ -111,7 +113,9 @@ fn leak_candidates(collection: &Collection, need: &Need, diagnosis: Diagnosis) -
         Diagnosis::WrongTopic => vec![topic.qualifier, topic.words[0], topic.words[1]],
         Diagnosis::WrongFacet { .. } => vec![keyword, lexicon[0], lexicon[1]],
         Diagnosis::WrongAudience => [audience, Some(keyword), Some(topic.qualifier)].into_iter().flatten().collect(),
-        Diagnosis::TooVague => [Some(topic.qualifier), Some(keyword), audience, Some(lexicon[0])].into_iter().flatten().collect(),
+        Diagnosis::TooVague => {
+            [Some(topic.qualifier), Some(keyword), audience, Some(lexicon[0])].into_iter().flatten().collect()
+        }
     }
 }
 
@@ -141,7 +145,8 @@ pub fn feedback(
                 .to_owned()
         }
         Diagnosis::WrongTopic => {
-            let base = if variant == 0 { "That's not relevant to my question." } else { "No, that is not what I meant." };
+            let base =
+                if variant == 0 { "That's not relevant to my question." } else { "No, that is not what I meant." };
             if leaked.is_empty() { base.to_owned() } else { format!("{base} I mean the {said}.") }
         }
         Diagnosis::WrongFacet { shown } => {
@@ -153,7 +158,8 @@ pub fn feedback(
             }
         }
         Diagnosis::WrongAudience => {
-            let base = if variant == 0 { "Closer, but not for someone like me." } else { "Nearly, but not for my situation." };
+            let base =
+                if variant == 0 { "Closer, but not for someone like me." } else { "Nearly, but not for my situation." };
             if leaked.is_empty() { base.to_owned() } else { format!("{base} Think {said}.") }
         }
         Diagnosis::TooVague => {
@@ -164,7 +170,12 @@ pub fn feedback(
 }
 
 /// The user's answer to a clarifying question, and how it took the question.
-pub fn answer_clarification(collection: &Collection, need: &Need, question: &str, leak: usize) -> (ClarifyVerdict, String) {
+pub fn answer_clarification(
+    collection: &Collection,
+    need: &Need,
+    question: &str,
+    leak: usize,
+) -> (ClarifyVerdict, String) {
     let asked = words(question);
     let named = |word: &str| asked.iter().any(|w| w == word);
     let topic = &collection.topics[need.topic];
