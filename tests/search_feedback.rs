@@ -205,3 +205,31 @@ fn the_index_is_shared_deterministic_and_ranks_by_bm25() {
         assert_eq!((top.topic, top.facet), (Some(index), facet), "{}", topic.name());
     }
 }
+
+proptest::proptest! {
+    /// Any text parses or is rejected without panicking, and an accepted answer holds 1–3
+    /// distinct ids.
+    #[test]
+    fn parsing_never_panics(text in "\\PC{0,80}", ids in proptest::collection::vec(0u32..2_000, 0..5)) {
+        let _ = parse_command(&text);
+        let answer = format!("answer {}", ids.iter().map(|d| format!("d{d}")).collect::<Vec<_>>().join(","));
+        if let Some(Command::Answer(parsed, _)) = parse_command(&answer) {
+            proptest::prop_assert!((1..=3).contains(&parsed.len()));
+            let mut unique = parsed.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            proptest::prop_assert_eq!(unique.len(), parsed.len());
+        }
+    }
+
+    /// nDCG@3 stays in [0, 1] for any ranking against any qrels.
+    #[test]
+    fn ndcg_is_a_fraction(
+        ranking in proptest::collection::vec(0u32..30, 0..6),
+        grades in proptest::collection::btree_map(0u32..30, 0u8..3, 0..12),
+    ) {
+        let qrels: Vec<(u32, u8)> = grades.into_iter().collect();
+        let ndcg = ndcg_at_3(&ranking, &qrels);
+        proptest::prop_assert!((0.0..=1.0 + 1e-12).contains(&ndcg), "{}", ndcg);
+    }
+}
