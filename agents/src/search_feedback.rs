@@ -188,6 +188,9 @@ impl FeedbackAppend {
     }
 
     fn next(view: &AgentView<'_>) -> Action {
+        if crate::search_stagewise::is_stagewise(view.transcript) {
+            return crate::search_stagewise::StagewisePlanner::next(view, true);
+        }
         match last_results(view.transcript) {
             Some(results) => answer_top3(&results),
             None => Action::from(format!("search {}", expanded_query(view.transcript))),
@@ -288,6 +291,9 @@ impl RandomSearcher {
     fn next(view: &AgentView<'_>) -> Action {
         let mut rng = stream_indexed(view.episode.seed, "random-searcher", u64::from(view.turn));
         let word = |rng: &mut sim_core::seed::StreamRng| Self::WORDS[rng.random_range(0..Self::WORDS.len())];
+        if crate::search_stagewise::is_stagewise(view.transcript) {
+            return Self::next_stagewise(&mut rng, word);
+        }
         match rng.random_range(0..6) {
             0 | 1 => {
                 let (a, b) = (word(&mut rng), word(&mut rng));
@@ -297,6 +303,37 @@ impl RandomSearcher {
             3 | 4 => {
                 let ids: Vec<String> = (0..3).map(|_| format!("d{}", rng.random_range(0..1_300))).collect();
                 Action::from(format!("answer {}", ids.join(",")))
+            }
+            _ => Action::fixed("show me everything"),
+        }
+    }
+}
+
+impl RandomSearcher {
+    /// Stage-wise mode: random plans of 1–3 bank words, searches, grouped answers of 1–3
+    /// groups of random ids, and malformed text.
+    fn next_stagewise(
+        rng: &mut sim_core::seed::StreamRng,
+        word: impl Fn(&mut sim_core::seed::StreamRng) -> &'static str,
+    ) -> Action {
+        match rng.random_range(0..6) {
+            0 => {
+                let items: Vec<&str> = (0..rng.random_range(1..=3)).map(|_| word(rng)).collect();
+                Action::from(format!("plan {}", items.join("; ")))
+            }
+            1 | 2 => {
+                let (a, b) = (word(rng), word(rng));
+                Action::from(format!("search {a} {b}"))
+            }
+            3 | 4 => {
+                let groups: Vec<String> = (0..rng.random_range(1..=3))
+                    .map(|_| {
+                        let ids: Vec<String> =
+                            (0..rng.random_range(1..=3)).map(|_| format!("d{}", rng.random_range(0..1_300))).collect();
+                        ids.join(",")
+                    })
+                    .collect();
+                Action::from(format!("answer {}", groups.join(" | ")))
             }
             _ => Action::fixed("show me everything"),
         }

@@ -14,6 +14,7 @@
 
 pub mod collection;
 pub mod metrics;
+pub mod stagewise;
 pub mod user;
 
 use std::borrow::Cow;
@@ -47,6 +48,13 @@ pub struct SearchFeedbackConfig {
     pub constraint_probability: f64,
     /// Reward of an invalid action (subtracted).
     pub invalid_penalty: f64,
+    /// NExT-Search stage-wise mode: plan the sub-needs first, then answer per sub-need
+    /// (see [`stagewise`]). Off by default.
+    pub stagewise: bool,
+    /// Stage-wise: plans the agent may send (1–3).
+    pub plan_rounds: u32,
+    /// Stage-wise: weight of the decomposition F1 in the return (the rest is mean nDCG@3).
+    pub plan_weight: f64,
 }
 
 impl Default for SearchFeedbackConfig {
@@ -60,6 +68,9 @@ impl Default for SearchFeedbackConfig {
             clarifications_per_round: 1,
             constraint_probability: 0.5,
             invalid_penalty: 0.05,
+            stagewise: false,
+            plan_rounds: 2,
+            plan_weight: 0.3,
         }
     }
 }
@@ -83,6 +94,9 @@ pub struct SearchRules {
     pub searches_per_round: u32,
     pub clarifications_per_round: u32,
     pub invalid_penalty: f64,
+    pub stagewise: bool,
+    pub plan_rounds: u32,
+    pub plan_weight: f64,
 }
 
 /// What the agent's action did this turn.
@@ -92,6 +106,10 @@ pub enum TurnResult {
     Searched { query: String, hits: Vec<Hit> },
     Clarified { verdict: ClarifyVerdict },
     Answered { ndcg: f64, delta: f64, diagnosis: Diagnosis, finished: bool },
+    /// Stage-wise: a plan was critiqued (the critique is in `user_words`).
+    Planned { delta: f64 },
+    /// Stage-wise: a grouped answer was critiqued (the critique is in `user_words`).
+    StageAnswered { delta: f64, satisfied: bool, finished: bool },
 }
 
 /// The episode's need, qrels and progress; also the env's marker component.
@@ -114,6 +132,8 @@ pub struct SearchSession {
     pub turn: TurnResult,
     /// What the user said this turn.
     pub user_words: Option<String>,
+    /// The stage-wise state (`None` in the default mode).
+    pub stages: Option<stagewise::Stages>,
 }
 
 /// A parsed action.
@@ -181,7 +201,44 @@ results\n  ask_clarify <question>    ask the user a clarifying question\n  answe
 best three documents, best first; this ends the round\nThe user judges each answer. If it is not good enough they give \
 feedback and a new round begins.";
 
+const STAGEWISE_INSTRUCTIONS: &str = "You are a search assistant. A user has an information need with several \
+parts (sub-needs). First state your decomposition of it, then find documents for each part. One action per turn:\n  \
+plan <sub-need>; <sub-need>; ...   your decomposition, in the order the parts depend on each other; the user \
+critiques it and you may re-plan while plan rounds are left (a search or answer fixes the plan)\n  search <query>   \
+BM25 search over the collection; shows the top 10 results\n  answer <id>,<id>,<id> | <id>,<id>,<id> | ...   \
+1-3 documents per plan item, in plan order, groups separated by |; this ends the round\nThe user judges each part \
+of the answer. If it is not good enough they give feedback and a new round begins.";
+
+const STAGEWISE_USAGE: &str =
+    "Write one action: `plan <sub-need>; <sub-need>`, `search <query>`, or `answer <ids> | <ids> | ...`.";
+
+/// Searches per round in stage-wise mode: `searches_per_round` per possible sub-need.
+fn stagewise_searches(rules: &SearchRules) -> u32 {
+    rules.searches_per_round * 3
+}
+
+fn stagewise_status(session: &SearchSession, stages: &stagewise::Stages, rules: &SearchRules) -> String {
+    let plans_left = rules.plan_rounds as usize - stages.f1_by_plan_round.len();
+    if stages.plan.is_empty() {
+        return format!("Planning: send your plan first ({plans_left} plan rounds).");
+    }
+    let round = if session.round == 0 {
+        "Initial request".to_owned()
+    } else {
+        format!("Feedback round {} of {}", session.round, rules.feedback_rounds)
+    };
+    let replan = if stages.plan_fixed { String::new() } else { format!(", {plans_left} re-plans") };
+    let groups = match stages.plan.len() {
+        1 => "1 group".to_owned(),
+        n => format!("{n} groups separated by |"),
+    };
+    format!("{round}: {} searches{replan} left, then answer with {groups}.", session.searches_left)
+}
+
 fn status_line(session: &SearchSession, rules: &SearchRules) -> String {
+    if let Some(stages) = &session.stages {
+        return stagewise_status(session, stages, rules);
+    }
     let round = if session.round == 0 {
         "Initial request".to_owned()
     } else {
@@ -203,7 +260,11 @@ impl Environment for SearchFeedback {
         let per_round = config.searches_per_round + config.clarifications_per_round + 1;
         EnvSpec {
             id: Self::ID.to_owned(),
-            max_turns: (config.feedback_rounds + 1) * per_round + 4,
+            max_turns: if config.stagewise {
+                config.plan_rounds + (config.feedback_rounds + 1) * (config.searches_per_round * 3 + 1) + 4
+            } else {
+                (config.feedback_rounds + 1) * per_round + 4
+            },
             reward_range: (-1.0 - config.invalid_penalty, 1.0),
             score_anchors: Some(SCORE_ANCHORS),
             description: "Conversational search over a BM25 index with a simulated user's feedback (ConvSim)"
@@ -234,6 +295,15 @@ impl Environment for SearchFeedback {
         if !(config.invalid_penalty.is_finite() && (0.0..=1.0).contains(&config.invalid_penalty)) {
             return Err("search_feedback: invalid_penalty must be between 0 and 1".into());
         }
+        if !(1..=3).contains(&config.plan_rounds) {
+            return Err("search_feedback: plan_rounds must be between 1 and 3".into());
+        }
+        if !(config.plan_weight.is_finite() && (0.0..=1.0).contains(&config.plan_weight)) {
+            return Err("search_feedback: plan_weight must be between 0 and 1".into());
+        }
+        if config.stagewise && config.collection.min_facets < 2 {
+            return Err("search_feedback: stagewise needs collection.min_facets >= 2".into());
+        }
         Ok(())
     }
 
@@ -245,7 +315,10 @@ impl Environment for SearchFeedback {
         let facet = facets[rng.random_range(0..facets.len())];
         let audience = (rng.random::<f64>() < config.constraint_probability)
             .then(|| rng.random_range(0..collection::AUDIENCES.len()));
-        let need = Need { topic, facet, audience };
+        let mut need = Need { topic, facet, audience };
+        let stages = config
+            .stagewise
+            .then(|| stagewise::Stages::draw(&mut stream(episode.seed, "subneeds"), &shared, &mut need));
         let initial_query = user::initial_query(&mut rng, &shared, &need);
         let rules = SearchRules {
             feedback_rounds: config.feedback_rounds,
@@ -254,6 +327,9 @@ impl Environment for SearchFeedback {
             searches_per_round: config.searches_per_round,
             clarifications_per_round: config.clarifications_per_round,
             invalid_penalty: config.invalid_penalty,
+            stagewise: config.stagewise,
+            plan_rounds: config.plan_rounds,
+            plan_weight: config.plan_weight,
         };
         let session = SearchSession {
             qrels: collection::judgments(&shared, &need),
@@ -261,16 +337,18 @@ impl Environment for SearchFeedback {
             need,
             initial_query,
             round: 0,
-            searches_left: config.searches_per_round,
-            clarifications_left: config.clarifications_per_round,
+            searches_left: if config.stagewise { stagewise_searches(&rules) } else { config.searches_per_round },
+            clarifications_left: if config.stagewise { 0 } else { config.clarifications_per_round },
             ndcg_by_round: Vec::new(),
             clarifications: Vec::new(),
             recalls: Vec::new(),
             turn: TurnResult::Invalid(""),
             user_words: None,
+            stages,
         };
+        let instructions = if config.stagewise { STAGEWISE_INSTRUCTIONS } else { INSTRUCTIONS };
         let prompt =
-            format!("{INSTRUCTIONS}\n\nUser: \"{}\"\n{}", session.initial_query, status_line(&session, &rules));
+            format!("{instructions}\n\nUser: \"{}\"\n{}", session.initial_query, status_line(&session, &rules));
         entity.insert((session, rules));
         Cow::Owned(prompt)
     }
@@ -286,7 +364,11 @@ impl Environment for SearchFeedback {
 
     fn hidden_state(entity: EntityRef) -> Vec<String> {
         let Some(session) = entity.get::<SearchSession>() else { return Vec::new() };
-        hidden_strings(session)
+        let mut hidden = hidden_strings(session);
+        if let Some(stages) = &session.stages {
+            hidden.extend(stagewise::hidden_strings(&session.need, stages));
+        }
+        hidden
     }
 
     fn sample_actions(_config: &Self::Config) -> Vec<String> {
@@ -303,6 +385,11 @@ impl Environment for SearchFeedback {
             "answer d999999",
             "search",
             "tell me more",
+            "plan price; history",
+            "plan cost for beginners; origin of the name; safety",
+            "plan",
+            "answer d1,d2 | d3,d4,d5",
+            "answer d1 | d2 | d3",
         ]
         .map(str::to_owned)
         .to_vec()
@@ -347,6 +434,10 @@ fn apply_action(mut episodes: Query<(&AgentAction, &SearchRules, &mut SearchSess
         let Some(text) = action.pending() else { continue };
         let session = &mut *session;
         session.user_words = None;
+        if session.stages.is_some() {
+            session.turn = apply_stagewise_action(text, rules, session);
+            continue;
+        }
         session.turn = match parse_command(text) {
             None => TurnResult::Invalid("I don't understand that."),
             Some(Command::Search(_)) if session.searches_left == 0 => {
@@ -389,6 +480,88 @@ fn apply_action(mut episodes: Query<(&AgentAction, &SearchRules, &mut SearchSess
     }
 }
 
+/// One action in stage-wise mode; the user's critique of a plan or an answer is written to
+/// `user_words` here (it is deterministic).
+fn apply_stagewise_action(text: &str, rules: &SearchRules, session: &mut SearchSession) -> TurnResult {
+    let Some(stages) = session.stages.as_mut() else { return TurnResult::Invalid("") };
+    let is_verb = |verb: &str| text.trim_start().get(..verb.len()).is_some_and(|v| v.eq_ignore_ascii_case(verb));
+    if is_verb("plan") {
+        let Some(plan) = stagewise::parse_plan(text) else {
+            return TurnResult::Invalid("A plan is `plan <sub-need>; <sub-need>; ...` with 1-6 short items.");
+        };
+        if stages.plan_fixed || stages.f1_by_plan_round.len() >= rules.plan_rounds as usize {
+            return TurnResult::Invalid("The plan is fixed now.");
+        }
+        let previous = stages.f1();
+        let f1 = stagewise::decomposition_f1(&plan, &stages.facets);
+        stages.plan = plan;
+        stages.f1_by_plan_round.push(f1);
+        if stages.f1_by_plan_round.len() >= rules.plan_rounds as usize {
+            stages.plan_fixed = true;
+        }
+        session.user_words = Some(stagewise::plan_critique(stages, rules.leak));
+        return TurnResult::Planned { delta: rules.plan_weight * (f1 - previous) };
+    }
+    if stages.plan.is_empty() {
+        return TurnResult::Invalid("First state your plan.");
+    }
+    match parse_command(text) {
+        Some(Command::Clarify(_)) => {
+            TurnResult::Invalid("In stage-wise mode the plan critique replaces clarifying questions.")
+        }
+        Some(Command::Search(_)) if session.searches_left == 0 => TurnResult::Invalid("No searches left this round."),
+        Some(Command::Search(query)) => {
+            stages.plan_fixed = true;
+            session.searches_left -= 1;
+            let hits = session.collection.search(query);
+            session.recalls.push(collection::recall_at_10(&hits, &session.qrels));
+            TurnResult::Searched { query: query.to_owned(), hits }
+        }
+        _ => {
+            let Some(groups) = stagewise::parse_grouped_answer(text) else {
+                return TurnResult::Invalid("I don't understand that.");
+            };
+            if groups.len() != stages.plan.len() {
+                return TurnResult::Invalid("Give one group of documents per plan item, separated by |.");
+            }
+            if groups.iter().flatten().any(|&d| d as usize >= session.collection.documents.len()) {
+                return TurnResult::Invalid("Unknown document id.");
+            }
+            stages.plan_fixed = true;
+            let previous = stages.mean_ndcg();
+            let owner = stages.item_of_subneed();
+            let ndcg: Vec<f64> = owner
+                .iter()
+                .zip(&stages.qrels)
+                .map(|(item, qrels)| item.map_or(0.0, |i| ndcg_at_3(&groups[i], qrels)))
+                .collect();
+            let satisfied = ndcg.iter().all(|&n| n >= rules.threshold);
+            stages.ndcg_by_answer.push(ndcg);
+            let mean = stages.mean_ndcg();
+            session.ndcg_by_round.push(mean);
+            let finished = satisfied || session.round >= rules.feedback_rounds;
+            let words = if satisfied {
+                "Thanks, every part of my question is answered.".to_owned()
+            } else {
+                stagewise::answer_critique(
+                    &session.collection,
+                    &session.need,
+                    stages,
+                    &groups,
+                    rules.threshold,
+                    rules.leak,
+                )
+            };
+            session.user_words = Some(words);
+            if !finished {
+                session.round += 1;
+                session.searches_left = stagewise_searches(rules);
+            }
+            TurnResult::StageAnswered { delta: (1.0 - rules.plan_weight) * (mean - previous), satisfied, finished }
+        }
+    }
+}
+
 fn user_reacts(mut episodes: Query<(&AgentAction, &Episode, &Turn, &SearchRules, &mut SearchSession)>) {
     for (action, episode, turn, rules, mut session) in &mut episodes {
         let Some(text) = action.pending() else { continue };
@@ -424,7 +597,21 @@ fn render_observation(mut episodes: Query<(&AgentAction, &SearchRules, &SearchSe
         let status = status_line(session, rules);
         match &session.turn {
             TurnResult::Invalid(reason) => {
-                reply.set(Speaker::Env, Kind::Admin, format!("{reason} {USAGE}\n{status}"));
+                let usage = if session.stages.is_some() { STAGEWISE_USAGE } else { USAGE };
+                reply.set(Speaker::Env, Kind::Admin, format!("{reason} {usage}\n{status}"));
+            }
+            TurnResult::Planned { .. } => {
+                let words = session.user_words.as_deref().unwrap_or_default();
+                reply.set(Speaker::Partner, Kind::Feedback, format!("User: \"{words}\"\n{status}"));
+            }
+            TurnResult::StageAnswered { finished, satisfied, .. } => {
+                let words = session.user_words.as_deref().unwrap_or_default();
+                let text = match (finished, satisfied) {
+                    (true, true) => format!("User: \"{words}\""),
+                    (true, false) => format!("User: \"{words}\"\nNo feedback rounds left; the session is over."),
+                    (false, _) => format!("User: \"{words}\"\n{status}"),
+                };
+                reply.set(Speaker::Partner, Kind::Feedback, text);
             }
             TurnResult::Searched { query, hits } => {
                 let mut text = format!("Results for \"{}\":\n", query.trim());
@@ -470,9 +657,16 @@ fn score_turn(mut episodes: Query<(&AgentAction, &SearchRules, &SearchSession, &
         outcome.invalid_action = matches!(session.turn, TurnResult::Invalid(_));
         outcome.reward = match session.turn {
             TurnResult::Invalid(_) => -rules.invalid_penalty,
-            TurnResult::Answered { delta, .. } => delta,
+            TurnResult::Answered { delta, .. }
+            | TurnResult::Planned { delta }
+            | TurnResult::StageAnswered { delta, .. } => delta,
             _ => 0.0,
         };
+        if let TurnResult::StageAnswered { finished: true, satisfied, .. } = session.turn {
+            outcome.success = satisfied;
+            outcome.ending = Some(if satisfied { "satisfied" } else { "unsatisfied" });
+            outcome.terminated = true;
+        }
         if let TurnResult::Answered { finished: true, diagnosis, .. } = session.turn {
             let satisfied = diagnosis == Diagnosis::Satisfied;
             outcome.success = satisfied;
