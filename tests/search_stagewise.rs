@@ -55,10 +55,7 @@ fn plan_critique_raises_decomposition_f1() {
     let replan = StagewiseMetrics::from_records(&play("stagewise_planner", &stagewise(1), 3, 200), 2);
     let fixed = StagewiseMetrics::from_records(&play("stagewise_no_replan", &stagewise(1), 3, 200), 2);
     assert!((replan.f1_by_plan_round[0] - fixed.f1_by_plan_round[0]).abs() < 1e-9, "same first plan");
-    assert!(
-        replan.f1_by_plan_round[1] >= fixed.f1_by_plan_round[1] + 0.15,
-        "{replan:?} vs {fixed:?}"
-    );
+    assert!(replan.f1_by_plan_round[1] >= fixed.f1_by_plan_round[1] + 0.15, "{replan:?} vs {fixed:?}");
     assert!(replan.mean_ndcg > fixed.mean_ndcg, "{replan:?} vs {fixed:?}");
     let blind = StagewiseMetrics::from_records(&play("stagewise_planner", &stagewise(0), 3, 200), 2);
     assert!(blind.f1_by_plan_round[1] < replan.f1_by_plan_round[1], "{blind:?}");
@@ -145,4 +142,36 @@ fn plan_and_grouped_answer_grammar() {
     assert!((half - 0.5).abs() < 1e-12);
     let repeat = decomposition_f1(&parse_plan("plan price; cost; safety").unwrap(), &[1, 2]);
     assert!((repeat - 0.8).abs() < 1e-12);
+}
+
+#[test]
+fn no_replan_matches_its_score_anchor() {
+    let records = play("stagewise_no_replan", "(stagewise: true)", 0, 500);
+    let mean = mean_return(&records);
+    assert!((mean - envs::search_feedback::STAGEWISE_NO_REPLAN_MEAN_RETURN).abs() < 1e-3, "mean return {mean}");
+}
+
+/// The scenario file's env config is valid and its agent exists.
+#[test]
+fn the_scenario_file_loads() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/search_stagewise.ron")).unwrap();
+    let start = text.find("config: ").unwrap() + "config: ".len();
+    let mut depth = 0;
+    let mut end = start;
+    for (offset, c) in text[start..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            end = start + offset + 1;
+            break;
+        }
+    }
+    let kind = envs::registry().make(ENV, Some(&text[start..end])).unwrap();
+    assert_eq!(kind.spec().score_anchors.unwrap().average, envs::search_feedback::STAGEWISE_NO_REPLAN_MEAN_RETURN);
+    assert!(text.contains("agent: \"stagewise_planner\""));
+    agents::built_in("stagewise_planner", ENV).unwrap();
 }

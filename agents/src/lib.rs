@@ -51,9 +51,15 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
             &["expert", "interest", "interest_no_instructions", "quality", "clickbait", "random", "scripted"]
         }
         "conv_rec-v0" => &["expert", "graph_pruned", "max_entropy", "always_recommend", "scripted"],
-        "search_feedback-v0" => {
-            &["feedback_append", "asker", "query_only", "random", "scripted", "stagewise_planner", "stagewise_no_replan"]
-        }
+        "search_feedback-v0" => &[
+            "feedback_append",
+            "asker",
+            "query_only",
+            "random",
+            "scripted",
+            "stagewise_planner",
+            "stagewise_no_replan",
+        ],
         _ => &[],
     }
 }

@@ -82,6 +82,15 @@ pub const SCORE_ANCHORS: ScoreAnchors = ScoreAnchors { min: 0.0, average: QUERY_
 /// The query-only agent's mean return with the default config (500 episodes, seed 0).
 pub const QUERY_ONLY_MEAN_RETURN: f64 = 0.428206;
 
+/// Score anchors of the stage-wise mode (`stagewise: true`, other fields default): min 0, average =
+/// the no-replan planner's mean return (500 episodes, seed 0), max 1. Checked in
+/// `tests/search_stagewise.rs`.
+pub const STAGEWISE_SCORE_ANCHORS: ScoreAnchors =
+    ScoreAnchors { min: 0.0, average: STAGEWISE_NO_REPLAN_MEAN_RETURN, max: 1.0 };
+
+/// The no-replan planner's mean return in stage-wise mode (500 episodes, seed 0, leak 1).
+pub const STAGEWISE_NO_REPLAN_MEAN_RETURN: f64 = 0.4548;
+
 /// Actions longer than this are invalid without being parsed.
 pub const MAX_ACTION_CHARS: usize = 2_000;
 
@@ -103,13 +112,29 @@ pub struct SearchRules {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TurnResult {
     Invalid(&'static str),
-    Searched { query: String, hits: Vec<Hit> },
-    Clarified { verdict: ClarifyVerdict },
-    Answered { ndcg: f64, delta: f64, diagnosis: Diagnosis, finished: bool },
+    Searched {
+        query: String,
+        hits: Vec<Hit>,
+    },
+    Clarified {
+        verdict: ClarifyVerdict,
+    },
+    Answered {
+        ndcg: f64,
+        delta: f64,
+        diagnosis: Diagnosis,
+        finished: bool,
+    },
     /// Stage-wise: a plan was critiqued (the critique is in `user_words`).
-    Planned { delta: f64 },
+    Planned {
+        delta: f64,
+    },
     /// Stage-wise: a grouped answer was critiqued (the critique is in `user_words`).
-    StageAnswered { delta: f64, satisfied: bool, finished: bool },
+    StageAnswered {
+        delta: f64,
+        satisfied: bool,
+        finished: bool,
+    },
 }
 
 /// The episode's need, qrels and progress; also the env's marker component.
@@ -266,7 +291,7 @@ impl Environment for SearchFeedback {
                 (config.feedback_rounds + 1) * per_round + 4
             },
             reward_range: (-1.0 - config.invalid_penalty, 1.0),
-            score_anchors: Some(SCORE_ANCHORS),
+            score_anchors: Some(if config.stagewise { STAGEWISE_SCORE_ANCHORS } else { SCORE_ANCHORS }),
             description: "Conversational search over a BM25 index with a simulated user's feedback (ConvSim)"
                 .to_owned(),
         }

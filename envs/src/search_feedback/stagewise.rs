@@ -73,11 +73,15 @@ impl Stages {
         facets.truncate(count);
         facets.sort_unstable();
         need.facet = facets[0];
-        let qrels = facets
-            .iter()
-            .map(|&facet| collection::judgments(collection, &Need { facet, ..*need }))
-            .collect();
-        Self { facets, qrels, plan: Vec::new(), f1_by_plan_round: Vec::new(), plan_fixed: false, ndcg_by_answer: Vec::new() }
+        let qrels = facets.iter().map(|&facet| collection::judgments(collection, &Need { facet, ..*need })).collect();
+        Self {
+            facets,
+            qrels,
+            plan: Vec::new(),
+            f1_by_plan_round: Vec::new(),
+            plan_fixed: false,
+            ndcg_by_answer: Vec::new(),
+        }
     }
 
     /// Mean nDCG@3 of the latest answer (0 before any).
@@ -98,7 +102,9 @@ impl Stages {
 
 /// The facet a text names first (its keyword or a lexicon word), if any.
 pub fn facet_named(text: &str) -> Option<usize> {
-    words(text).iter().find_map(|w| FACETS.iter().position(|(keyword, lexicon)| keyword == w || lexicon.contains(&w.as_str())))
+    words(text)
+        .iter()
+        .find_map(|w| FACETS.iter().position(|(keyword, lexicon)| keyword == w || lexicon.contains(&w.as_str())))
 }
 
 /// Parses `plan a; b; c` into items; `None` when it is not a plan or has an empty, too long or
@@ -341,7 +347,8 @@ impl StagewiseMetrics {
         let logs: Vec<(StageLog, bool)> =
             records.iter().filter_map(|r| StageLog::from_record(r).map(|l| (l, r.success))).collect();
         let episodes = logs.len();
-        let mean = |values: &[f64]| if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 };
+        let mean =
+            |values: &[f64]| if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 };
         let f1_by_plan_round = (0..plan_rounds)
             .map(|r| {
                 let values: Vec<f64> = logs
@@ -359,8 +366,7 @@ impl StagewiseMetrics {
             })
             .collect();
         let finals: Vec<f64> = logs.iter().map(|(l, _)| l.ndcg_by_answer.last().map_or(0.0, |a| mean(a))).collect();
-        let satisfied: Vec<f64> =
-            logs.iter().filter(|(_, s)| *s).map(|(l, _)| l.ndcg_by_answer.len() as f64).collect();
+        let satisfied: Vec<f64> = logs.iter().filter(|(_, s)| *s).map(|(l, _)| l.ndcg_by_answer.len() as f64).collect();
         Self {
             episodes,
             f1_by_plan_round,
