@@ -509,8 +509,7 @@ fn apply_action(mut episodes: Query<(&AgentAction, &SearchRules, &mut SearchSess
 /// `user_words` here (it is deterministic).
 fn apply_stagewise_action(text: &str, rules: &SearchRules, session: &mut SearchSession) -> TurnResult {
     let Some(stages) = session.stages.as_mut() else { return TurnResult::Invalid("") };
-    let is_verb = |verb: &str| text.trim_start().get(..verb.len()).is_some_and(|v| v.eq_ignore_ascii_case(verb));
-    if is_verb("plan") {
+    if text.split_whitespace().next().is_some_and(|verb| verb.eq_ignore_ascii_case("plan")) {
         let Some(plan) = stagewise::parse_plan(text) else {
             return TurnResult::Invalid("A plan is `plan <sub-need>; <sub-need>; ...` with 1-6 short items.");
         };
