@@ -42,6 +42,7 @@ conformance_tests! {
     data_teacher_conforms => "data_teacher-v0",
     reco_feed_conforms => "reco_feed-v0",
     conv_rec_conforms => "conv_rec-v0",
+    search_feedback_conforms => "search_feedback-v0",
 }
 
 /// The optional Stockfish opponent keeps every contract (batch sizes, threads, replay). Needs a

@@ -25,12 +25,20 @@ fn transcripts(env: &str, agent: &str, seed: u64, episodes: u64) -> String {
 }
 
 fn check(env: &str, agent: &str, seed: u64, episodes: u64) {
-    let actual = transcripts(env, agent, seed, episodes);
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden").join(env).join(format!("{agent}-seed{seed}.txt"));
+    compare(&transcripts(env, agent, seed, episodes), env, &format!("{agent}-seed{seed}.txt"));
+}
+
+/// A golden case with a config (RON), stored as `<name>.txt`.
+fn check_config(env: &str, config: &str, agent: &str, seed: u64, episodes: u64, name: &str) {
+    let records = gym_tests::play_records(env, Some(config), agent, seed, episodes, 4);
+    compare(&records.iter().map(render).collect::<String>(), env, &format!("{name}.txt"));
+}
+
+fn compare(actual: &str, env: &str, file: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden").join(env).join(file);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &actual).unwrap();
+        std::fs::write(&path, actual).unwrap();
         return;
     }
     let expected = std::fs::read_to_string(&path)
@@ -161,4 +169,17 @@ fn reco_feed_clickbait_and_random() {
 fn conv_rec_graph_pruned_and_max_entropy() {
     check("conv_rec-v0", "graph_pruned", 0, 2);
     check("conv_rec-v0", "max_entropy", 0, 1);
+}
+
+#[test]
+fn search_feedback_feedback_append_asker_and_query_only() {
+    check("search_feedback-v0", "feedback_append", 0, 3);
+    check("search_feedback-v0", "asker", 0, 2);
+    check("search_feedback-v0", "query_only", 0, 1);
+}
+
+#[test]
+fn search_feedback_stagewise_planner() {
+    let config = "(stagewise: true, leak: 1)";
+    check_config("search_feedback-v0", config, "stagewise_planner", 0, 3, "stagewise_planner-seed0");
 }

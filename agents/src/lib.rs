@@ -8,6 +8,8 @@ pub mod guess_my_city;
 pub mod maze;
 pub mod reco_feed;
 pub mod robot;
+pub mod search_feedback;
+pub mod search_stagewise;
 pub mod stdio;
 pub mod text_nav;
 pub mod tool_feedback;
@@ -49,6 +51,15 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
             &["expert", "interest", "interest_no_instructions", "quality", "clickbait", "random", "scripted"]
         }
         "conv_rec-v0" => &["expert", "graph_pruned", "max_entropy", "always_recommend", "scripted"],
+        "search_feedback-v0" => &[
+            "feedback_append",
+            "asker",
+            "query_only",
+            "random",
+            "scripted",
+            "stagewise_planner",
+            "stagewise_no_replan",
+        ],
         _ => &[],
     }
 }
@@ -118,6 +129,18 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("conv_rec-v0", "expert" | "graph_pruned") => Some(Box::new(|| Box::new(conv_rec::GraphPruned))),
         ("conv_rec-v0", "max_entropy") => Some(Box::new(|| Box::new(conv_rec::MaxEntropy))),
         ("conv_rec-v0", "always_recommend") => Some(Box::new(|| Box::new(conv_rec::AlwaysRecommend))),
+        ("search_feedback-v0", "feedback_append" | "scripted") => {
+            Some(Box::new(|| Box::new(search_feedback::FeedbackAppend::new())))
+        }
+        ("search_feedback-v0", "asker") => Some(Box::new(|| Box::new(search_feedback::ClarifyFirst::new()))),
+        ("search_feedback-v0", "query_only") => Some(Box::new(|| Box::new(search_feedback::QueryOnly::new()))),
+        ("search_feedback-v0", "stagewise_planner") => {
+            Some(Box::new(|| Box::new(search_stagewise::StagewisePlanner::new(true))))
+        }
+        ("search_feedback-v0", "stagewise_no_replan") => {
+            Some(Box::new(|| Box::new(search_stagewise::StagewisePlanner::new(false))))
+        }
+        ("search_feedback-v0", "random") => Some(Box::new(|| Box::new(search_feedback::RandomSearcher::new()))),
         ("conv_rec-v0", "scripted") => Some(Box::new(|| Box::new(conv_rec::Cycling))),
         _ => None,
     };

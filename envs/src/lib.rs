@@ -8,6 +8,7 @@ pub mod guess_my_city;
 pub mod maze;
 pub mod reco_feed;
 pub mod robot;
+pub mod search_feedback;
 pub mod text;
 pub mod text_nav;
 pub mod tool_feedback;
@@ -35,5 +36,6 @@ pub fn registry() -> Registry {
     registry.register::<data_teacher::DataTeacher>();
     registry.register::<reco_feed::RecoFeed>();
     registry.register::<conv_rec::ConvRec>();
+    registry.register::<search_feedback::SearchFeedback>();
     registry
 }
