@@ -78,7 +78,14 @@ fn play(config: &str, seed: u64, guesses: &[&str]) -> (GymEnv, Vec<sim_core::Ste
     let kind = crate::registry().make(Wordle::ID, Some(config)).unwrap();
     let mut env = GymEnv::new(kind);
     let _ = env.reset(Some(seed));
-    let steps = guesses.iter().map(|guess| env.step(*guess)).collect();
+    // Stops after the step that ends the episode (a guess may hit the answer early).
+    let mut steps: Vec<sim_core::Step> = Vec::new();
+    for guess in guesses {
+        if steps.last().is_some_and(sim_core::Step::done) {
+            break;
+        }
+        steps.push(env.step(*guess));
+    }
     (env, steps)
 }
 
