@@ -472,7 +472,7 @@ impl Model {
         out: &mut [f32],
     ) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if crate::q8::avx2_fma() {
             // SAFETY: the CPU has the features the function is compiled for (checked above).
             unsafe { self.attend_avx2(query, keys, values, visible, scores, out) };
             return;

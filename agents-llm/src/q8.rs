@@ -29,6 +29,12 @@ pub const BLOCK: usize = 32;
 /// Bytes per Q8_0 block in a GGUF file: an f16 scale, then 32 signed bytes.
 const BLOCK_BYTES: usize = 2 + BLOCK;
 
+/// Whether the CPU runs the AVX2/FMA builds of the host math (here and in [`crate::model`]).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
 /// Weight rows are stored in groups of this many, block-interleaved.
 const GROUP: usize = 4;
 /// Products (rows × columns × inputs) below this run on the calling thread: splitting them
@@ -191,7 +197,7 @@ impl Q8Matrix {
     /// `input.count × rows.len()`.
     fn matmul_rows(&self, input: &Q8Rows, rows: Range<usize>, out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if avx2_fma() {
             // SAFETY: the CPU has AVX2 and FMA (checked above); the sizes are asserted by the caller.
             unsafe { avx2::matmul(self, input, rows, out) };
             return;
