@@ -124,13 +124,22 @@ struct Layer {
     down: Linear,
 }
 
-/// The cached keys and values of one sequence: per layer, `len` rows of `kv_heads * head_dim`.
+/// The cached keys and values of one sequence.
+///
+/// Per layer, the values are `len` rows of `kv_heads * head_dim`. The keys are stored by
+/// chunks of [`CHUNK`] positions, position fastest: key element `i` (of `kv_heads * head_dim`)
+/// at position `p` is at `(p / CHUNK * kv_width + i) * CHUNK + p % CHUNK`, so the attention
+/// scores of a chunk of positions come out one position per vector lane. A chunk is
+/// zero-filled when its first position is written.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     keys: Vec<Vec<f32>>,
     values: Vec<Vec<f32>>,
     len: usize,
 }
+
+/// Positions per key chunk (the f32 lanes of an AVX2 vector).
+const CHUNK: usize = 8;
 
 impl KvCache {
     /// Tokens whose keys and values are cached (the next token's position).
@@ -400,11 +409,23 @@ impl Model {
                     self.rotate(&mut keys[r * kv_width..(r + 1) * kv_width], position);
                 }
                 let count = sequence.tokens.len();
-                sequence.cache.keys[index].extend_from_slice(&keys[row * kv_width..(row + count) * kv_width]);
+                let cached_keys = &mut sequence.cache.keys[index];
+                for offset in 0..count {
+                    let (position, r) = (start + offset, row + offset);
+                    let chunk = position / CHUNK;
+                    if position % CHUNK == 0 {
+                        cached_keys.resize((chunk + 1) * kv_width * CHUNK, 0.0);
+                    }
+                    let lanes = &mut cached_keys[chunk * kv_width * CHUNK..(chunk + 1) * kv_width * CHUNK];
+                    for (lane, &key) in lanes.chunks_exact_mut(CHUNK).zip(&keys[r * kv_width..(r + 1) * kv_width]) {
+                        lane[position % CHUNK] = key;
+                    }
+                }
                 sequence.cache.values[index].extend_from_slice(&values[row * kv_width..(row + count) * kv_width]);
                 for offset in 0..count {
                     let r = row + offset;
-                    self.attend(
+                    attend(
+                        &self.config,
                         &queries[r * hidden..(r + 1) * hidden],
                         &sequence.cache.keys[index],
                         &sequence.cache.values[index],
@@ -421,7 +442,7 @@ impl Model {
             let mut input = LayerInput::new(&normed, rows);
             let mut gate = self.matmul(&layer.gate, &mut input)?;
             let up = self.matmul(&layer.up, &mut input)?;
-            gate.iter_mut().zip(&up).for_each(|(g, u)| *g = *g / (1.0 + (-*g).exp()) * u);
+            swiglu(&mut gate, &up);
             let down = self.matmul(&layer.down, &mut LayerInput::new(&gate, rows))?;
             x.iter_mut().zip(&down).for_each(|(a, b)| *a += b);
         }
@@ -456,90 +477,108 @@ impl Model {
             }
         }
     }
+}
 
-    /// Causal attention of one query row over the first `visible` cached positions.
-    ///
-    /// On x86-64 with AVX2 and FMA the same code is compiled for those features (wider
-    /// vectors; no fused multiply-adds, since Rust never contracts float expressions), so both
-    /// builds compute identical values.
-    fn attend(
-        &self,
-        query: &[f32],
-        keys: &[f32],
-        values: &[f32],
-        visible: usize,
-        scores: &mut Vec<f32>,
-        out: &mut [f32],
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        if crate::q8::avx2_fma() {
-            // SAFETY: the CPU has the features the function is compiled for (checked above).
-            unsafe { self.attend_avx2(query, keys, values, visible, scores, out) };
-            return;
-        }
-        self.attend_portable(query, keys, values, visible, scores, out);
-    }
-
+/// Causal attention of one query row over the first `visible` cached positions.
+///
+/// On x86-64 with AVX2 and FMA the same code is compiled for those features; both builds
+/// perform the same f32 operations in the same order (fused multiply-adds are explicit
+/// `mul_add` calls, never contractions), so they compute identical values.
+fn attend(
+    config: &ModelConfig,
+    query: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    visible: usize,
+    scores: &mut Vec<f32>,
+    out: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn attend_avx2(
-        &self,
-        query: &[f32],
-        keys: &[f32],
-        values: &[f32],
-        visible: usize,
-        scores: &mut Vec<f32>,
-        out: &mut [f32],
-    ) {
-        self.attend_portable(query, keys, values, visible, scores, out);
+    if crate::q8::avx2_fma() {
+        // SAFETY: the CPU has the features the function is compiled for (checked above).
+        unsafe { attend_avx2(config, query, keys, values, visible, scores, out) };
+        return;
     }
+    attend_portable(config, query, keys, values, visible, scores, out);
+}
 
-    #[inline(always)]
-    fn attend_portable(
-        &self,
-        query: &[f32],
-        keys: &[f32],
-        values: &[f32],
-        visible: usize,
-        scores: &mut Vec<f32>,
-        out: &mut [f32],
-    ) {
-        let config = &self.config;
-        let head_dim = config.head_dim();
-        let kv_width = config.kv_heads * head_dim;
-        let group = config.heads / config.kv_heads;
-        let scale = 1.0 / (head_dim as f32).sqrt();
-        // `scores` holds `group` rows of `visible` scores: the query heads that share one
-        // key/value head read each cached key and value once, together. Each head's arithmetic
-        // is the same as one head at a time.
-        scores.resize(group * visible, 0.0);
-        for kv_head in 0..config.kv_heads {
-            let kv = kv_head * head_dim;
-            let heads = kv_head * group..(kv_head + 1) * group;
-            // Plain loops rather than iterator adaptors such as `extend`, which are not inlined
-            // and so would not be compiled for the caller's target features.
-            for p in 0..visible {
-                let key = &keys[p * kv_width + kv..p * kv_width + kv + head_dim];
-                for (g, head) in heads.clone().enumerate() {
-                    scores[g * visible + p] = dot(&query[head * head_dim..(head + 1) * head_dim], key) * scale;
-                }
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn attend_avx2(
+    config: &ModelConfig,
+    query: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    visible: usize,
+    scores: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    attend_portable(config, query, keys, values, visible, scores, out);
+}
+
+/// The arithmetic, per query head `h` over key/value head `k`: score `s_p` is
+/// `fma(q[d], key_p[d], .)` over `d` in order from 0, times `1/sqrt(head_dim)`; `e_p` is
+/// [`exp`]`(s_p - max s)`; output element `d` is `fma(e_p, value_p[d], .)` over `p` in
+/// order from 0, divided by the sum of the `e_p` (summed in order).
+#[inline(always)]
+fn attend_portable(
+    config: &ModelConfig,
+    query: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    visible: usize,
+    scores: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    let shape = AttentionShape {
+        head_dim: config.head_dim(),
+        kv_width: config.kv_heads * config.head_dim(),
+        padded: visible.div_ceil(CHUNK) * CHUNK,
+        visible,
+    };
+    let group = config.heads / config.kv_heads;
+    let scale = 1.0 / (shape.head_dim as f32).sqrt();
+    // `scores` holds `group` rows of `padded` scores: the query heads that share one
+    // key/value head read each cached key and value together.
+    scores.resize(group * shape.padded, 0.0);
+    for kv_head in 0..config.kv_heads {
+        let first_head = kv_head * group;
+        // Up to four heads at a time, two chunks of positions at a time: eight vector
+        // accumulators, independent of one another.
+        for heads in (0..group).step_by(4) {
+            let count = (group - heads).min(4);
+            let query = &query[(first_head + heads) * shape.head_dim..];
+            let scores = &mut scores[heads * shape.padded..];
+            match count {
+                1 => score_heads::<1>(query, keys, kv_head, &shape, scale, scores),
+                2 => score_heads::<2>(query, keys, kv_head, &shape, scale, scores),
+                3 => score_heads::<3>(query, keys, kv_head, &shape, scale, scores),
+                _ => score_heads::<4>(query, keys, kv_head, &shape, scale, scores),
             }
-            let mut sums = [0f32; MAX_GROUP];
-            for (g, row) in scores.chunks_exact_mut(visible).enumerate() {
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                for score in row.iter_mut() {
-                    *score = (*score - max).exp();
-                    sums[g] += *score;
-                }
+        }
+        let mut sums = [0f32; MAX_GROUP];
+        for (row, sum) in scores.chunks_exact_mut(shape.padded).zip(sums.iter_mut()) {
+            let row = &mut row[..visible];
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            // Plain loops rather than iterator adaptors, which are not always inlined and
+            // so would not be compiled for the caller's target features.
+            for score in row.iter_mut() {
+                *score = exp(*score - max);
             }
-            out[heads.start * head_dim..heads.end * head_dim].fill(0.0);
-            for p in 0..visible {
-                let value = &values[p * kv_width + kv..p * kv_width + kv + head_dim];
-                for (g, head) in heads.clone().enumerate() {
-                    let weight = scores[g * visible + p] / sums[g];
-                    let o = &mut out[head * head_dim..(head + 1) * head_dim];
-                    o.iter_mut().zip(value).for_each(|(o, v)| *o += weight * v);
-                }
+            for score in row.iter() {
+                *sum += *score;
+            }
+        }
+        let out = &mut out[first_head * shape.head_dim..(first_head + group) * shape.head_dim];
+        for heads in (0..group).step_by(4) {
+            let count = (group - heads).min(4);
+            let weights = &scores[heads * shape.padded..];
+            let (out, sums) = (&mut out[heads * shape.head_dim..], &sums[heads..]);
+            match count {
+                1 => weigh_values::<1>(weights, values, kv_head, &shape, sums, out),
+                2 => weigh_values::<2>(weights, values, kv_head, &shape, sums, out),
+                3 => weigh_values::<3>(weights, values, kv_head, &shape, sums, out),
+                _ => weigh_values::<4>(weights, values, kv_head, &shape, sums, out),
             }
         }
     }
@@ -548,24 +587,177 @@ impl Model {
 /// The most query heads per key/value head (grouped-query attention) the model supports.
 const MAX_GROUP: usize = 16;
 
-/// Dot product with eight independent accumulators (vectorises without fast-math; the
-/// summation order is fixed, so results are reproducible).
+/// Sizes of one attention call.
+struct AttentionShape {
+    head_dim: usize,
+    kv_width: usize,
+    /// Positions visible to the query.
+    visible: usize,
+    /// `visible` rounded up to whole chunks: the length of a row of scores.
+    padded: usize,
+}
+
+/// Scores of `H` consecutive query heads (`query` starts at the first) against the keys of
+/// `kv_head`, for every chunk of visible positions, into rows of `shape.padded` of `scores`.
+/// Lanes past `visible` in the last chunk hold scores of positions the query does not see.
 #[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    // Whole chunks of eight, so the loop has no bounds checks and vectorises.
-    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
+fn score_heads<const H: usize>(
+    query: &[f32],
+    keys: &[f32],
+    kv_head: usize,
+    shape: &AttentionShape,
+    scale: f32,
+    scores: &mut [f32],
+) {
+    let chunks = shape.padded / CHUNK;
+    let mut chunk = 0;
+    while chunk + 2 <= chunks {
+        score_chunks::<H, 2>(query, keys, kv_head, chunk, shape, scale, scores);
+        chunk += 2;
+    }
+    if chunk < chunks {
+        score_chunks::<H, 1>(query, keys, kv_head, chunk, shape, scale, scores);
+    }
+}
+
+/// [`score_heads`] for chunks `first..first + C`.
+#[inline(always)]
+fn score_chunks<const H: usize, const C: usize>(
+    query: &[f32],
+    keys: &[f32],
+    kv_head: usize,
+    first: usize,
+    shape: &AttentionShape,
+    scale: f32,
+    scores: &mut [f32],
+) {
+    let head_dim = shape.head_dim;
+    let mut sums = [[[0f32; CHUNK]; C]; H];
+    let chunk_keys: [&[f32]; C] = std::array::from_fn(|c| {
+        let start = ((first + c) * shape.kv_width + kv_head * head_dim) * CHUNK;
+        &keys[start..start + head_dim * CHUNK]
+    });
+    for d in 0..head_dim {
+        for (c, chunk_keys) in chunk_keys.iter().enumerate() {
+            let key: &[f32; CHUNK] = chunk_keys[d * CHUNK..(d + 1) * CHUNK].try_into().expect("a chunk lane");
+            for (h, sums) in sums.iter_mut().enumerate() {
+                let q = query[h * head_dim + d];
+                for (sum, &k) in sums[c].iter_mut().zip(key) {
+                    *sum = q.mul_add(k, *sum);
+                }
+            }
         }
     }
-    let mut sum = lanes.iter().sum::<f32>();
-    for (x, y) in a_rest.iter().zip(b_rest) {
-        sum += x * y;
+    for (h, sums) in sums.iter().enumerate() {
+        for (c, sums) in sums.iter().enumerate() {
+            let start = h * shape.padded + (first + c) * CHUNK;
+            for (score, sum) in scores[start..start + CHUNK].iter_mut().zip(sums) {
+                *score = sum * scale;
+            }
+        }
     }
-    sum
+}
+
+/// The attention output of `H` consecutive query heads: the visible values of `kv_head`
+/// weighted by `weights` (rows of `shape.padded`), divided by the heads' `sums`, into `out`
+/// (rows of `head_dim`).
+#[inline(always)]
+fn weigh_values<const H: usize>(
+    weights: &[f32],
+    values: &[f32],
+    kv_head: usize,
+    shape: &AttentionShape,
+    sums: &[f32],
+    out: &mut [f32],
+) {
+    let mut dim = 0;
+    while dim + 16 <= shape.head_dim {
+        weigh_value_dims::<H, 16>(weights, values, kv_head, dim, shape, sums, out);
+        dim += 16;
+    }
+    while dim + 8 <= shape.head_dim {
+        weigh_value_dims::<H, 8>(weights, values, kv_head, dim, shape, sums, out);
+        dim += 8;
+    }
+    while dim < shape.head_dim {
+        weigh_value_dims::<H, 1>(weights, values, kv_head, dim, shape, sums, out);
+        dim += 1;
+    }
+}
+
+/// [`weigh_values`] for dimensions `first..first + D` of the heads.
+#[inline(always)]
+fn weigh_value_dims<const H: usize, const D: usize>(
+    weights: &[f32],
+    values: &[f32],
+    kv_head: usize,
+    first: usize,
+    shape: &AttentionShape,
+    sums: &[f32],
+    out: &mut [f32],
+) {
+    let mut totals = [[0f32; D]; H];
+    let offset = kv_head * shape.head_dim + first;
+    for p in 0..shape.visible {
+        let start = p * shape.kv_width + offset;
+        let value: &[f32; D] = values[start..start + D].try_into().expect("a value slice");
+        for (h, totals) in totals.iter_mut().enumerate() {
+            let weight = weights[h * shape.padded + p];
+            for (total, &v) in totals.iter_mut().zip(value) {
+                *total = weight.mul_add(v, *total);
+            }
+        }
+    }
+    for (h, totals) in totals.iter().enumerate() {
+        let start = h * shape.head_dim + first;
+        for (o, total) in out[start..start + D].iter_mut().zip(totals) {
+            *o = total / sums[h];
+        }
+    }
+}
+
+/// `e^x` as a fixed sequence of f32 operations, so every build and vector lane computes the
+/// same bits: `x` is clamped to [-87, 88], reduced by `n` multiples of ln 2 (Cody–Waite split),
+/// `e^r` on |r| <= ln 2 / 2 is the degree-6 Taylor polynomial (truncation error below 1e-7
+/// relative), and `n` is added to the exponent bits. Within a few ulp of the true value.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    const LN_2_HIGH: f32 = 0.693_359_4;
+    const LN_2_LOW: f32 = -2.121_944_4e-4;
+    let x = x.max(-87.0).min(88.0);
+    let n = (x * LOG2_E).round_ties_even();
+    let r = n.mul_add(-LN_2_LOW, n.mul_add(-LN_2_HIGH, x));
+    let mut polynomial: f32 = 1.0 / 720.0;
+    for coefficient in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+        polynomial = polynomial.mul_add(r, coefficient);
+    }
+    f32::from_bits((polynomial.to_bits() as i32 + ((n as i32) << 23)) as u32)
+}
+
+/// SwiGLU in place: `gate = silu(gate) * up`, with [`exp`] (vectorised with the caller's
+/// target features).
+fn swiglu(gate: &mut [f32], up: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::q8::avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        unsafe { swiglu_avx2(gate, up) };
+        return;
+    }
+    swiglu_portable(gate, up);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn swiglu_avx2(gate: &mut [f32], up: &[f32]) {
+    swiglu_portable(gate, up);
+}
+
+#[inline(always)]
+fn swiglu_portable(gate: &mut [f32], up: &[f32]) {
+    for (g, u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + exp(-*g)) * u;
+    }
 }
 
 fn rms_norm(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
@@ -574,5 +766,128 @@ fn rms_norm(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
         let mean_square = row.iter().map(|v| v * v).sum::<f32>() / width as f32;
         let scale = 1.0 / (mean_square + eps).sqrt();
         out.iter_mut().zip(row).zip(weight).for_each(|((o, v), w)| *o = v * scale * w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::RngExt;
+
+    use super::*;
+
+    fn random(count: usize, seed: u64) -> Vec<f32> {
+        let mut rng = sim_core::seed::stream(seed, "attention-test");
+        (0..count).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+    }
+
+    fn config(heads: usize, kv_heads: usize, head_dim: usize) -> ModelConfig {
+        ModelConfig {
+            vocab_size: 16,
+            hidden_size: heads * head_dim,
+            intermediate_size: 16,
+            layers: 1,
+            heads,
+            kv_heads,
+            rms_norm_eps: 1e-5,
+            rope_theta: 10_000.0,
+            max_positions: 64,
+            rope_layout: RopeLayout::Halves,
+        }
+    }
+
+    /// Keys laid out as [`KvCache`] stores them, from position-major rows.
+    fn chunked(rows: &[f32], kv_width: usize) -> Vec<f32> {
+        let positions = rows.len() / kv_width;
+        let mut keys = vec![0f32; positions.div_ceil(CHUNK) * CHUNK * kv_width];
+        for p in 0..positions {
+            for i in 0..kv_width {
+                keys[(p / CHUNK * kv_width + i) * CHUNK + p % CHUNK] = rows[p * kv_width + i];
+            }
+        }
+        keys
+    }
+
+    /// Softmax attention in f64, straight from the definition.
+    fn reference(config: &ModelConfig, query: &[f32], keys: &[f32], values: &[f32], visible: usize) -> Vec<f32> {
+        let head_dim = config.head_dim();
+        let kv_width = config.kv_heads * head_dim;
+        let group = config.heads / config.kv_heads;
+        let mut out = vec![0f32; config.heads * head_dim];
+        for head in 0..config.heads {
+            let kv = head / group * head_dim;
+            let q = &query[head * head_dim..(head + 1) * head_dim];
+            let scores: Vec<f64> = (0..visible)
+                .map(|p| {
+                    let k = &keys[p * kv_width + kv..p * kv_width + kv + head_dim];
+                    q.iter().zip(k).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum::<f64>() / (head_dim as f64).sqrt()
+                })
+                .collect();
+            let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+            let total: f64 = weights.iter().sum();
+            for d in 0..head_dim {
+                let sum: f64 = (0..visible).map(|p| weights[p] * f64::from(values[p * kv_width + kv + d])).sum();
+                out[head * head_dim + d] = (sum / total) as f32;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn attention_matches_the_definition_and_every_build_computes_the_same_bits() {
+        // SmolLM2's shape (9 heads over 3, 64 wide) and the tiny test model's (4 over 2, 8 wide);
+        // 1..=19 positions cover single and paired chunks and partial last chunks.
+        for (heads, kv_heads, head_dim) in [(9, 3, 64), (4, 2, 8), (5, 1, 24)] {
+            let config = config(heads, kv_heads, head_dim);
+            let kv_width = kv_heads * head_dim;
+            for visible in 1..=19 {
+                let seed = (heads * 100 + visible) as u64;
+                let query = random(heads * head_dim, seed);
+                let (key_rows, values) = (random(visible * kv_width, seed + 1), random(visible * kv_width, seed + 2));
+                let keys = chunked(&key_rows, kv_width);
+                let mut scores = Vec::new();
+                let mut out = vec![0f32; heads * head_dim];
+                attend(&config, &query, &keys, &values, visible, &mut scores, &mut out);
+                let expected = reference(&config, &query, &key_rows, &values, visible);
+                for (a, b) in out.iter().zip(&expected) {
+                    assert!((a - b).abs() <= 1e-5, "{heads}/{kv_heads}x{head_dim}, {visible} positions: {a} vs {b}");
+                }
+                let mut portable = vec![0f32; heads * head_dim];
+                attend_portable(&config, &query, &keys, &values, visible, &mut scores, &mut portable);
+                assert_eq!(
+                    out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    portable.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn exp_is_within_a_few_ulp_and_exact_at_zero() {
+        assert_eq!(exp(0.0), 1.0);
+        let mut worst = 0f64;
+        for i in 0..=200_000 {
+            let x = -87.0 + 175.0 * i as f32 / 200_000.0;
+            let truth = f64::from(x).exp();
+            worst = worst.max(((f64::from(exp(x)) - truth) / truth).abs());
+        }
+        assert!(worst < 4e-7, "largest relative error {worst}");
+        // Clamped outside the range: finite, no NaN from the exponent bits.
+        assert!(exp(-1000.0) > 0.0 && exp(-1000.0) < 1e-37);
+        assert!(exp(1000.0).is_finite());
+    }
+
+    #[test]
+    fn swiglu_on_avx2_equals_the_portable_loop() {
+        let gate = random(1000, 7).iter().map(|x| x * 20.0).collect::<Vec<_>>();
+        let up = random(1000, 8);
+        let (mut fast, mut portable) = (gate.clone(), gate.clone());
+        swiglu(&mut fast, &up);
+        swiglu_portable(&mut portable, &up);
+        assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), portable.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        for ((g, u), out) in gate.iter().zip(&up).zip(&fast) {
+            let expected = f64::from(*g) / (1.0 + (-f64::from(*g)).exp()) * f64::from(*u);
+            assert!((f64::from(*out) - expected).abs() <= 1e-5 * (1.0 + expected.abs()));
+        }
     }
 }

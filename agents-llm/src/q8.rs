@@ -6,16 +6,23 @@
 //!
 //! Why not candle's `QMatMul`: its Q8_0 kernel converts both f16 scales on every block through
 //! a function call and walks one weight row at a time, so at batch 1 it reached about 0.7x
-//! llama.cpp and a batch of 32 barely paid. Here the weight scales are converted once, at load;
-//! the weights are stored so that four rows are read as one sequential stream; the AVX2 kernel
-//! computes tiles of 4 weight rows by 2 input rows, so each loaded weight block serves two
-//! input rows and each loaded input block four weight rows.
+//! llama.cpp and a batch of 32 barely paid.
 //!
-//! Invariant: every output element is computed by the same sequence of operations, with its
-//! own accumulator, whatever the tile it falls in, the batch size or the thread that computes
-//! it, so results do not depend on the batch. The AVX2 path performs exactly the arithmetic of
-//! candle's AVX2 `vec_dot_q8_0_q8_0` (same products, same accumulation and horizontal-sum
-//! order), so its outputs equal candle's bit for bit (tested).
+//! Layout and kernel: weight rows are stored in panels of eight, interleaved four bytes at a
+//! time, so one 32-byte load holds the same four columns of eight rows. Multiplying it (AVX2
+//! `maddubs` then `madd`) with those four columns of one input row, repeated eight times,
+//! gives eight rows' partial sums in the eight lanes at once: a block's integer sums come out
+//! one row per lane, with no horizontal reduction, and one conversion, one multiply and one
+//! fused multiply-add per block apply the scales to eight outputs. The kernel computes up to
+//! four input rows per panel, so each loaded weight vector serves four products.
+//!
+//! Arithmetic, the same on every path: output `(i, r)` is `acc = fma(S_b, w_b * x_b, acc)` over
+//! the blocks `b` in order from `acc = 0`, where `S_b` is the exact integer dot product of the
+//! block's quants and `w_b`, `x_b` its two scales. Integer sums are exact whatever their
+//! order, so every output element is computed by the same operations whatever the tile it
+//! falls in, the batch size or the thread that computes it: results do not depend on the batch
+//! (tested), and the AVX2 and portable paths agree bit for bit (tested). It differs from
+//! candle's order (lane-wise partial sums, then a horizontal sum) only by f32 rounding.
 
 use std::ops::Range;
 
@@ -35,25 +42,31 @@ pub(crate) fn avx2_fma() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
-/// Weight rows are stored in groups of this many, block-interleaved.
-const GROUP: usize = 4;
+/// Weight rows are stored in panels of this many (the f32 lanes of an AVX2 vector).
+const PANEL: usize = 8;
+/// Columns per interleaved group of a panel: the bytes `maddubs` + `madd` sum into one lane.
+const QUAD: usize = 4;
+/// Input rows per kernel tile: each loaded weight vector serves this many products.
+const TILE_INPUTS: usize = 4;
 /// Products (rows × columns × inputs) below this run on the calling thread: splitting them
 /// costs more than it saves.
 const PARALLEL_PRODUCTS: usize = 1 << 18;
 
 /// A weight matrix in Q8_0: `rows` outputs, each a row of `columns` inputs.
 ///
-/// Layout: the rows are taken in groups of [`GROUP`]; a group stores block 0 of each of its rows,
-/// then block 1 of each, and so on, so the kernel reads one sequential stream per group. Rows
-/// after the last whole group are stored one after the other. Either way, block `b` of row `r`
-/// in a group of width `W` starting at row `g` is at block index `g * blocks + b * W + (r - g)`.
+/// Layout: rows are padded with zero rows to a whole number of [`PANEL`]s. Panel `p` (rows
+/// `8p..8p + 8`) stores its blocks in order; block `b` of a panel is 256 quants: for each
+/// group of four columns `q` (0..8), four quants of row `8p`, then four of row `8p + 1`, and so
+/// on. Quant `(r, c)` with `c = 32b + 4q + t` is therefore at
+/// `p * 8 * columns + b * 256 + q * 32 + (r - 8p) * 4 + t`; its scale is at
+/// `p * 8 * blocks + b * 8 + (r - 8p)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Q8Matrix {
     rows: usize,
     columns: usize,
-    /// `rows * columns` quants, in the layout above.
+    /// `panels * 8 * columns` quants, in the layout above.
     quants: Vec<i8>,
-    /// `rows * columns / BLOCK` block scales, converted from f16 once, in the same layout.
+    /// `panels * 8 * columns / BLOCK` block scales, converted from f16 once, in the same order.
     scales: Vec<f32>,
 }
 
@@ -132,21 +145,20 @@ impl Q8Matrix {
             return Err(LlmError::Format(format!("a {rows}x{columns} Q8_0 matrix cannot be {} bytes", bytes.len())));
         }
         let blocks = columns / BLOCK;
-        let mut quants = Vec::with_capacity(rows * columns);
-        let mut scales = Vec::with_capacity(rows * blocks);
-        let mut push = |row: usize, b: usize| {
-            let block = &bytes[(row * blocks + b) * BLOCK_BYTES..(row * blocks + b + 1) * BLOCK_BYTES];
-            scales.push(f16::from_le_bytes([block[0], block[1]]).to_f32());
-            quants.extend(block[2..].iter().map(|&byte| byte as i8));
-        };
-        let grouped = rows / GROUP * GROUP;
-        for group in (0..grouped).step_by(GROUP) {
-            for b in 0..blocks {
-                (group..group + GROUP).for_each(|row| push(row, b));
+        let panels = rows.div_ceil(PANEL);
+        let mut quants = vec![0i8; panels * PANEL * columns];
+        let mut scales = vec![0f32; panels * PANEL * blocks];
+        for (row, bytes) in bytes.chunks_exact(blocks * BLOCK_BYTES).enumerate() {
+            let (panel, lane) = (row / PANEL, row % PANEL);
+            for (b, block) in bytes.chunks_exact(BLOCK_BYTES).enumerate() {
+                scales[panel * PANEL * blocks + b * PANEL + lane] = f16::from_le_bytes([block[0], block[1]]).to_f32();
+                let base = panel * PANEL * columns + b * BLOCK * PANEL + lane * QUAD;
+                for (q, quad) in block[2..].chunks_exact(QUAD).enumerate() {
+                    for (t, &byte) in quad.iter().enumerate() {
+                        quants[base + q * QUAD * PANEL + t] = byte as i8;
+                    }
+                }
             }
-        }
-        for row in grouped..rows {
-            (0..blocks).for_each(|b| push(row, b));
         }
         Ok(Self { rows, columns, quants, scales })
     }
@@ -164,77 +176,82 @@ impl Q8Matrix {
     /// # Panics
     /// If the input width is not `columns` or `out` is not `input.count() * rows` long.
     ///
-    /// Large products are split by weight rows over rayon's threads (`RAYON_NUM_THREADS`); each
-    /// element is computed the same way whichever thread computes it.
+    /// Large products are split by panels of rows over rayon's threads (`RAYON_NUM_THREADS`);
+    /// each element is computed the same way whichever thread computes it.
     pub fn matmul(&self, input: &Q8Rows, out: &mut [f32]) {
         assert_eq!(input.columns, self.columns, "input width");
         assert_eq!(out.len(), input.count * self.rows, "output size");
         let threads = rayon::current_num_threads();
-        let groups = self.rows / GROUP;
-        if threads == 1 || self.rows * self.columns * input.count < PARALLEL_PRODUCTS || groups < 2 * threads {
-            self.matmul_rows(input, 0..self.rows, out);
+        let panels = self.rows.div_ceil(PANEL);
+        if threads == 1 || self.rows * self.columns * input.count < PARALLEL_PRODUCTS || panels < 2 * threads {
+            self.matmul_panels(input, 0..panels, out, self.rows);
             return;
         }
-        let per_thread = groups.div_ceil(threads) * GROUP;
+        let per_thread = panels.div_ceil(threads);
         let ranges: Vec<Range<usize>> =
-            (0..self.rows).step_by(per_thread).map(|start| start..(start + per_thread).min(self.rows)).collect();
+            (0..panels).step_by(per_thread).map(|start| start..(start + per_thread).min(panels)).collect();
         let parts: Vec<Vec<f32>> = ranges
             .par_iter()
-            .map(|range| {
-                let mut part = vec![0f32; input.count * range.len()];
-                self.matmul_rows(input, range.clone(), &mut part);
+            .map(|panels| {
+                let width = self.rows_of(panels).len();
+                let mut part = vec![0f32; input.count * width];
+                self.matmul_panels(input, panels.clone(), &mut part, width);
                 part
             })
             .collect();
-        for (range, part) in ranges.iter().zip(&parts) {
-            for (i, row) in part.chunks_exact(range.len()).enumerate() {
-                out[i * self.rows + range.start..i * self.rows + range.end].copy_from_slice(row);
+        for (panels, part) in ranges.iter().zip(&parts) {
+            let rows = self.rows_of(panels);
+            for (i, row) in part.chunks_exact(rows.len()).enumerate() {
+                out[i * self.rows + rows.start..i * self.rows + rows.end].copy_from_slice(row);
             }
         }
     }
 
-    /// The products with weight rows `rows` (starting at a group boundary) into `out`,
-    /// `input.count × rows.len()`.
-    fn matmul_rows(&self, input: &Q8Rows, rows: Range<usize>, out: &mut [f32]) {
+    /// The real (unpadded) rows of `panels`.
+    fn rows_of(&self, panels: &Range<usize>) -> Range<usize> {
+        panels.start * PANEL..(panels.end * PANEL).min(self.rows)
+    }
+
+    /// The products with the rows of `panels` into `out`: the product of input `i` and row `r`
+    /// goes to `out[i * stride + r - first]`, `first` being the first row of the panels.
+    fn matmul_panels(&self, input: &Q8Rows, panels: Range<usize>, out: &mut [f32], stride: usize) {
         #[cfg(target_arch = "x86_64")]
         if avx2_fma() {
             // SAFETY: the CPU has AVX2 and FMA (checked above); the sizes are asserted by the caller.
-            unsafe { avx2::matmul(self, input, rows, out) };
+            unsafe { avx2::matmul(self, input, panels, out, stride) };
             return;
         }
-        self.matmul_scalar(input, rows, out);
+        self.matmul_portable(input, panels, out, stride);
     }
 
-    /// The block index of block `b` of row `r` (see the layout on [`Q8Matrix`]).
-    fn block_index(&self, r: usize, b: usize) -> usize {
-        let blocks = self.columns / BLOCK;
-        let (group, width) = match r < self.rows / GROUP * GROUP {
-            true => (r / GROUP * GROUP, GROUP),
-            false => (r, 1),
-        };
-        group * blocks + b * width + (r - group)
+    /// The quant of row `r`, column `c` (see the layout on [`Q8Matrix`]).
+    fn quant(&self, r: usize, c: usize) -> i8 {
+        let (panel, lane) = (r / PANEL, r % PANEL);
+        let (b, q, t) = (c / BLOCK, c % BLOCK / QUAD, c % QUAD);
+        self.quants[panel * PANEL * self.columns + b * BLOCK * PANEL + q * QUAD * PANEL + lane * QUAD + t]
     }
 
-    /// The portable product: candle's generic order (integer block sum × weight scale × input
-    /// scale, summed block by block).
-    fn matmul_scalar(&self, input: &Q8Rows, rows: Range<usize>, out: &mut [f32]) {
+    /// The scale of block `b` of row `r`.
+    fn scale(&self, r: usize, b: usize) -> f32 {
+        self.scales[r / PANEL * PANEL * (self.columns / BLOCK) + b * PANEL + r % PANEL]
+    }
+
+    /// The portable product, in the arithmetic stated in the module documentation.
+    fn matmul_portable(&self, input: &Q8Rows, panels: Range<usize>, out: &mut [f32], stride: usize) {
         let blocks = self.columns / BLOCK;
-        for (i, out) in out.chunks_exact_mut(rows.len()).enumerate() {
+        let rows = self.rows_of(&panels);
+        for i in 0..input.count {
             let row_quants = &input.quants[i * self.columns..(i + 1) * self.columns];
             let row_scales = &input.scales[i * blocks..(i + 1) * blocks];
-            for (r, out) in rows.clone().zip(out.iter_mut()) {
+            for r in rows.clone() {
                 let mut sum = 0f32;
-                for b in 0..blocks {
-                    let index = self.block_index(r, b);
-                    let weights = &self.quants[index * BLOCK..(index + 1) * BLOCK];
-                    let integer: i32 = weights
-                        .iter()
-                        .zip(&row_quants[b * BLOCK..(b + 1) * BLOCK])
-                        .map(|(&w, &x)| w as i32 * x as i32)
+                for (b, &input_scale) in row_scales.iter().enumerate() {
+                    let integer: i32 = (b * BLOCK..(b + 1) * BLOCK)
+                        .map(|c| i32::from(self.quant(r, c)) * i32::from(row_quants[c]))
                         .sum();
-                    sum += integer as f32 * self.scales[index] * row_scales[b];
+                    sum = (integer as f32).mul_add(self.scale(r, b) * input_scale, sum);
                 }
-                *out = sum;
+                out[i * stride + r - rows.start] = sum;
             }
         }
     }
@@ -246,104 +263,118 @@ mod avx2 {
 
     use std::ops::Range;
 
-    use super::{BLOCK, GROUP, Q8Matrix, Q8Rows};
+    use super::{BLOCK, PANEL, Q8Matrix, Q8Rows, QUAD, TILE_INPUTS};
 
-    /// The horizontal sum in candle's order (high half onto low, then pairs, then the last two).
-    #[target_feature(enable = "avx2,fma")]
-    fn horizontal_sum(x: __m256) -> f32 {
-        let sum = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
-        let sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-        let sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-        _mm_cvtss_f32(sum)
-    }
-
-    /// Dot products of weight rows `r..r + W` with input rows `i..i + A`: `out[a][w]`. The
-    /// weight rows are one group of the layout: `W == GROUP` at a group start, or `W == 1` past
-    /// the last group.
+    /// Products of panel `panel` (eight weight rows) with input rows `first..first + A`:
+    /// `out[a][lane]` is input `first + a` times row `8 * panel + lane`.
     ///
     /// # Safety
-    /// AVX2 and FMA; the rows exist.
+    /// AVX2 and FMA; the panel and the input rows exist.
+    // Not inlined: the tile loop gets all sixteen vector registers to itself.
     #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn tile<const W: usize, const A: usize>(
+    #[inline(never)]
+    unsafe fn tile<const A: usize>(
         matrix: &Q8Matrix,
         input: &Q8Rows,
-        r: usize,
-        i: usize,
-        out: &mut [[f32; W]; A],
+        panel: usize,
+        first: usize,
+        out: &mut [[f32; PANEL]; A],
     ) {
         let (columns, blocks) = (matrix.columns, matrix.columns / BLOCK);
+        let weights = &matrix.quants[panel * PANEL * columns..(panel + 1) * PANEL * columns];
+        let weight_scales = &matrix.scales[panel * PANEL * blocks..(panel + 1) * PANEL * blocks];
+        let inputs = &input.quants[first * columns..(first + A) * columns];
+        let input_scales = &input.scales[first * blocks..(first + A) * blocks];
         let ones = _mm256_set1_epi16(1);
-        let mut accumulators = [[_mm256_setzero_ps(); W]; A];
-        // The group's blocks, in order: block b of row r + w is block b * W + w.
-        let weights = matrix.quants[r * columns..(r + W) * columns].as_ptr();
-        let weight_scales = &matrix.scales[r * blocks..(r + W) * blocks];
-        let inputs = input.quants[i * columns..(i + A) * columns].as_ptr();
-        let input_scales = &input.scales[i * blocks..(i + A) * blocks];
+        let mut accumulators = [_mm256_setzero_ps(); A];
         for b in 0..blocks {
-            let mut signed = [_mm256_setzero_si256(); A];
-            let mut magnitude = [_mm256_setzero_si256(); A];
-            let mut input_scale = [_mm256_setzero_ps(); A];
-            for a in 0..A {
-                // SAFETY: row i + a, block b lies inside `input.quants` (sliced above).
-                signed[a] = unsafe { _mm256_loadu_si256(inputs.add(a * columns + b * BLOCK).cast()) };
-                magnitude[a] = _mm256_sign_epi8(signed[a], signed[a]);
-                input_scale[a] = _mm256_set1_ps(input_scales[a * blocks + b]);
-            }
-            for w in 0..W {
-                // SAFETY: block b * W + w of the group lies inside `matrix.quants` (sliced above).
-                let weight = unsafe { _mm256_loadu_si256(weights.add((b * W + w) * BLOCK).cast()) };
-                let weight_scale = _mm256_set1_ps(weight_scales[b * W + w]);
-                for a in 0..A {
-                    // |x| * (w with x's sign) = w * x, as unsigned × signed byte pairs.
-                    let pairs = _mm256_maddubs_epi16(magnitude[a], _mm256_sign_epi8(weight, signed[a]));
-                    let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, pairs));
-                    // The block's scale, weight × input, in every lane (the same f32 product).
-                    let scale = _mm256_mul_ps(weight_scale, input_scale[a]);
-                    accumulators[a][w] = _mm256_fmadd_ps(scale, sums, accumulators[a][w]);
+            // The block's exact integer sums, one weight row per lane, per input row.
+            let mut sums = [_mm256_setzero_si256(); A];
+            for q in 0..BLOCK / QUAD {
+                // SAFETY: the quad's 32 bytes, (b * 32 + q * 4) * 8 onwards, lie inside the panel
+                // (sliced above: 8 * columns bytes).
+                let weight = unsafe { _mm256_loadu_si256(weights.as_ptr().add((b * BLOCK + q * QUAD) * PANEL).cast()) };
+                let magnitude = _mm256_abs_epi8(weight);
+                for (a, sum) in sums.iter_mut().enumerate() {
+                    // SAFETY: columns a * columns + b * 32 + q * 4 .. + 4 of the A input rows
+                    // (sliced above) exist; the read is unaligned.
+                    let quad = unsafe {
+                        inputs.as_ptr().add(a * columns + b * BLOCK + q * QUAD).cast::<i32>().read_unaligned()
+                    };
+                    // |w| * (x with w's sign) = w * x, as unsigned × signed byte pairs; no pair
+                    // saturates, since |w| <= 128 and |x| <= 127.
+                    let signed = _mm256_sign_epi8(_mm256_set1_epi32(quad), weight);
+                    let pairs = _mm256_maddubs_epi16(magnitude, signed);
+                    *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(pairs, ones));
                 }
             }
-        }
-        for a in 0..A {
-            for w in 0..W {
-                out[a][w] = horizontal_sum(accumulators[a][w]);
+            // SAFETY: the slice holds the eight scales.
+            let weight_scale = unsafe { _mm256_loadu_ps(weight_scales[b * PANEL..(b + 1) * PANEL].as_ptr()) };
+            for (a, (accumulator, sum)) in accumulators.iter_mut().zip(sums).enumerate() {
+                let scale = _mm256_mul_ps(weight_scale, _mm256_set1_ps(input_scales[a * blocks + b]));
+                *accumulator = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, *accumulator);
             }
+        }
+        for (out, accumulator) in out.iter_mut().zip(accumulators) {
+            // SAFETY: `out` holds eight f32.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), accumulator) };
+        }
+    }
+
+    /// Copies the rows of a tile that exist (the last panel may be padded) into `out`.
+    fn store<const A: usize>(
+        results: &[[f32; PANEL]; A],
+        first: usize,
+        columns: Range<usize>,
+        out: &mut [f32],
+        stride: usize,
+    ) {
+        for (a, result) in results.iter().enumerate() {
+            let at = (first + a) * stride;
+            out[at + columns.start..at + columns.end].copy_from_slice(&result[..columns.len()]);
         }
     }
 
     /// # Safety
-    /// AVX2 and FMA; `out.len() == input.count * matrix.rows`, same widths.
+    /// AVX2 and FMA; `out` holds `input.count` rows of `stride`, same widths.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn matmul(matrix: &Q8Matrix, input: &Q8Rows, rows: Range<usize>, out: &mut [f32]) {
-        let width = rows.len();
-        let grouped_end = rows.end.min(matrix.rows / GROUP * GROUP);
-        let mut r = rows.start;
-        while r + GROUP <= grouped_end {
-            let column = r - rows.start;
-            let mut i = 0;
-            while i + 2 <= input.count {
-                let mut results = [[0f32; GROUP]; 2];
-                // SAFETY: rows r..r+4 and i..i+2 exist; the features are enabled here.
-                unsafe { tile::<GROUP, 2>(matrix, input, r, i, &mut results) };
-                for (a, result) in results.iter().enumerate() {
-                    out[(i + a) * width + column..(i + a) * width + column + GROUP].copy_from_slice(result);
+    pub(super) unsafe fn matmul(
+        matrix: &Q8Matrix,
+        input: &Q8Rows,
+        panels: Range<usize>,
+        out: &mut [f32],
+        stride: usize,
+    ) {
+        let first_row = panels.start * PANEL;
+        for panel in panels {
+            let rows = panel * PANEL..((panel + 1) * PANEL).min(matrix.rows);
+            let columns = rows.start - first_row..rows.end - first_row;
+            let mut first = 0;
+            while first + TILE_INPUTS <= input.count {
+                let mut results = [[0f32; PANEL]; TILE_INPUTS];
+                // SAFETY: the panel and input rows first..first + 4 exist; the features are enabled.
+                unsafe { tile(matrix, input, panel, first, &mut results) };
+                store(&results, first, columns.clone(), out, stride);
+                first += TILE_INPUTS;
+            }
+            // SAFETY (each arm): the remaining input rows exist; the features are enabled.
+            match input.count - first {
+                3 => {
+                    let mut results = [[0f32; PANEL]; 3];
+                    unsafe { tile(matrix, input, panel, first, &mut results) };
+                    store(&results, first, columns, out, stride);
                 }
-                i += 2;
-            }
-            if i < input.count {
-                let mut results = [[0f32; GROUP]; 1];
-                // SAFETY: as above.
-                unsafe { tile::<GROUP, 1>(matrix, input, r, i, &mut results) };
-                out[i * width + column..i * width + column + GROUP].copy_from_slice(&results[0]);
-            }
-            r += GROUP;
-        }
-        for r in r..rows.end {
-            for i in 0..input.count {
-                let mut result = [[0f32; 1]; 1];
-                // SAFETY: as above.
-                unsafe { tile::<1, 1>(matrix, input, r, i, &mut result) };
-                out[i * width + r - rows.start] = result[0][0];
+                2 => {
+                    let mut results = [[0f32; PANEL]; 2];
+                    unsafe { tile(matrix, input, panel, first, &mut results) };
+                    store(&results, first, columns, out, stride);
+                }
+                1 => {
+                    let mut results = [[0f32; PANEL]; 1];
+                    unsafe { tile(matrix, input, panel, first, &mut results) };
+                    store(&results, first, columns, out, stride);
+                }
+                _ => {}
             }
         }
     }
@@ -371,51 +402,52 @@ mod tests {
     }
 
     #[test]
-    fn the_product_equals_candles_bit_for_bit_for_every_batch_shape() {
-        // 13 rows: three tiles of four and a single row; 1..=5 inputs: pairs and a single.
+    fn the_product_is_candles_up_to_rounding_for_every_batch_shape() {
+        // 13 rows: one whole panel and one padded; 1..=9 inputs: tiles of four and every tail.
         let (rows, columns) = (13, 96);
         let (candle, ours) = both(rows, columns);
-        for count in 1..=5 {
+        for count in 1..=9 {
             let input = random(count * columns, 10 + count as u64);
             let tensor = Tensor::from_vec(input.clone(), (count, columns), &Device::Cpu).unwrap();
             let expected: Vec<f32> = candle.forward(&tensor).unwrap().flatten_all().unwrap().to_vec1().unwrap();
             let mut out = vec![0f32; count * rows];
             ours.matmul(&Q8Rows::quantize(&input, count), &mut out);
-            let same = expected.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits());
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                assert!(same, "batch {count}: {expected:?} vs {out:?}");
-            }
-            let close = expected.iter().zip(&out).all(|(a, b)| (a - b).abs() <= 1e-4 * (1.0 + a.abs()));
+            // The same integer block sums and scales; only the f32 summation order differs.
+            let close = expected.iter().zip(&out).all(|(a, b)| (a - b).abs() <= 1e-5 * (1.0 + a.abs()));
             assert!(close, "batch {count}: {expected:?} vs {out:?}");
         }
     }
 
     #[test]
-    fn a_row_gets_the_same_result_alone_or_in_any_batch_and_the_scalar_path_agrees() {
-        let (rows, columns) = (9, 64);
+    fn a_row_gets_the_same_bits_alone_or_in_any_batch_and_on_the_portable_path() {
+        let (rows, columns) = (19, 64);
         let (_, ours) = both(rows, columns);
-        let input = random(7 * columns, 3);
-        let mut batched = vec![0f32; 7 * rows];
-        ours.matmul(&Q8Rows::quantize(&input, 7), &mut batched);
-        let mut scalar = vec![0f32; 7 * rows];
-        ours.matmul_scalar(&Q8Rows::quantize(&input, 7), 0..rows, &mut scalar);
-        for i in 0..7 {
+        let count = 7;
+        let input = random(count * columns, 3);
+        let quantized = Q8Rows::quantize(&input, count);
+        let mut batched = vec![0f32; count * rows];
+        ours.matmul(&quantized, &mut batched);
+        let mut portable = vec![0f32; count * rows];
+        ours.matmul_portable(&quantized, 0..rows.div_ceil(PANEL), &mut portable, rows);
+        assert_eq!(
+            batched.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            portable.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        for i in 0..count {
             let mut alone = vec![0f32; rows];
             ours.matmul(&Q8Rows::quantize(&input[i * columns..(i + 1) * columns], 1), &mut alone);
             assert_eq!(alone, batched[i * rows..(i + 1) * rows], "row {i}");
         }
-        assert!(batched.iter().zip(&scalar).all(|(a, b)| (a - b).abs() <= 1e-4 * (1.0 + a.abs())));
     }
 
     #[test]
     fn splitting_over_threads_changes_no_bit() {
-        // Large enough to be split: 4 threads × 2 groups at least, and over the work threshold.
+        // Large enough to be split: 4 threads × 2 panels at least, and over the work threshold.
         let (rows, columns, count) = (258, 512, 3);
         let (_, ours) = both(rows, columns);
         let input = Q8Rows::quantize(&random(count * columns, 5), count);
         let mut alone = vec![0f32; count * rows];
-        ours.matmul_rows(&input, 0..rows, &mut alone);
+        ours.matmul_panels(&input, 0..rows.div_ceil(PANEL), &mut alone, rows);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
         let mut split = vec![0f32; count * rows];
         pool.install(|| ours.matmul(&input, &mut split));

@@ -154,8 +154,18 @@ pub fn run(model_path: Option<&Path>) -> anyhow::Result<()> {
         Some(path) => (LanguageModel::load(path, &device)?, path.display().to_string()),
         None => (LanguageModel::smollm2(&device)?, agents_llm::assets::SMOLLM2_Q8_0_FILE.to_owned()),
     };
-    for batch in [1, 8, 32] {
+    // `LM_GYM_BENCH_BATCHES=32` (comma-separated) measures only those batch sizes and skips the
+    // turn latencies, for profiling one shape.
+    let only = std::env::var("LM_GYM_BENCH_BATCHES").ok();
+    let batches: Vec<usize> = match &only {
+        Some(list) => list.split(',').map(|b| b.trim().parse()).collect::<Result<_, _>>()?,
+        None => vec![1, 8, 32],
+    };
+    for batch in batches {
         println!("{}", serde_json::to_string(&decode_throughput(&model, &name, batch)?)?);
+    }
+    if only.is_some() {
+        return Ok(());
     }
     for report in turn_latency(Arc::new(model))? {
         println!("{}", serde_json::to_string(&report)?);
