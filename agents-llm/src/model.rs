@@ -717,7 +717,7 @@ fn weigh_value_dims<const H: usize, const D: usize>(
 }
 
 /// `e^x` as a fixed sequence of f32 operations, so every build and vector lane computes the
-/// same bits: `x` is clamped to [-87, 88], reduced by `n` multiples of ln 2 (Cody–Waite split),
+/// same bits: `x` is clamped to [-87, 88] (NaN stays NaN), reduced by `n` multiples of ln 2 (Cody–Waite split),
 /// `e^r` on |r| <= ln 2 / 2 is the degree-6 Taylor polynomial (truncation error below 1e-7
 /// relative), and `n` is added to the exponent bits. Within a few ulp of the true value.
 #[inline(always)]
@@ -725,7 +725,7 @@ fn exp(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     const LN_2_HIGH: f32 = 0.693_359_4;
     const LN_2_LOW: f32 = -2.121_944_4e-4;
-    let x = x.max(-87.0).min(88.0);
+    let x = x.clamp(-87.0, 88.0);
     let n = (x * LOG2_E).round_ties_even();
     let r = n.mul_add(-LN_2_LOW, n.mul_add(-LN_2_HIGH, x));
     let mut polynomial: f32 = 1.0 / 720.0;
