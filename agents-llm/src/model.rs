@@ -884,7 +884,10 @@ mod tests {
         let (mut fast, mut portable) = (gate.clone(), gate.clone());
         swiglu(&mut fast, &up);
         swiglu_portable(&mut portable, &up);
-        assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), portable.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            portable.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
         for ((g, u), out) in gate.iter().zip(&up).zip(&fast) {
             let expected = f64::from(*g) / (1.0 + (-f64::from(*g)).exp()) * f64::from(*u);
             assert!((f64::from(*out) - expected).abs() <= 1e-5 * (1.0 + expected.abs()));
