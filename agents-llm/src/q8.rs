@@ -330,10 +330,13 @@ mod avx2 {
         let input_scales = &input.scales[first * blocks..(first + A) * blocks];
         let ones = _mm256_set1_epi16(1);
         let mut accumulators = [_mm256_setzero_ps(); A];
+        // An opaque trip count: with the quad loop fully unrolled the compiler loads all eight
+        // weight vectors of a block first and runs out of vector registers.
+        let quads = std::hint::black_box(BLOCK / QUAD);
         for b in 0..blocks {
             // The block's exact integer sums, one weight row per lane, per input row.
             let mut sums = [_mm256_setzero_si256(); A];
-            for q in 0..BLOCK / QUAD {
+            for q in 0..quads {
                 // SAFETY: the quad's 32 bytes, (b * 32 + q * 4) * 8 onwards, lie inside the panel
                 // (sliced above: 8 * columns bytes).
                 let weight = unsafe { _mm256_loadu_si256(weights.as_ptr().add((b * BLOCK + q * QUAD) * PANEL).cast()) };
