@@ -17,6 +17,7 @@ use std::path::Path;
 
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor, gguf_file};
 use candle_core::{DType, Device, Module, Tensor};
+use half::f16;
 use serde::Deserialize;
 
 use crate::LlmError;
@@ -124,7 +125,8 @@ struct Layer {
     down: Linear,
 }
 
-/// The cached keys and values of one sequence.
+/// The cached keys and values of one sequence, in f16 (as llama.cpp's default cache; the
+/// attention reads half the bytes, and decoding a batch streams the whole cache every step).
 ///
 /// Per layer, the values are `len` rows of `kv_heads * head_dim`. The keys are stored by
 /// chunks of [`CHUNK`] positions, position fastest: key element `i` (of `kv_heads * head_dim`)
@@ -133,8 +135,8 @@ struct Layer {
 /// zero-filled when its first position is written.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
-    keys: Vec<Vec<f32>>,
-    values: Vec<Vec<f32>>,
+    keys: Vec<Vec<f16>>,
+    values: Vec<Vec<f16>>,
     len: usize,
 }
 
@@ -414,14 +416,15 @@ impl Model {
                     let (position, r) = (start + offset, row + offset);
                     let chunk = position / CHUNK;
                     if position % CHUNK == 0 {
-                        cached_keys.resize((chunk + 1) * kv_width * CHUNK, 0.0);
+                        cached_keys.resize((chunk + 1) * kv_width * CHUNK, f16::ZERO);
                     }
                     let lanes = &mut cached_keys[chunk * kv_width * CHUNK..(chunk + 1) * kv_width * CHUNK];
                     for (lane, &key) in lanes.chunks_exact_mut(CHUNK).zip(&keys[r * kv_width..(r + 1) * kv_width]) {
-                        lane[position % CHUNK] = key;
+                        lane[position % CHUNK] = f16::from_f32(key);
                     }
                 }
-                sequence.cache.values[index].extend_from_slice(&values[row * kv_width..(row + count) * kv_width]);
+                let new_values = &values[row * kv_width..(row + count) * kv_width];
+                sequence.cache.values[index].extend(new_values.iter().map(|&value| f16::from_f32(value)));
                 for offset in 0..count {
                     let r = row + offset;
                     attend(
@@ -487,33 +490,33 @@ impl Model {
 fn attend(
     config: &ModelConfig,
     query: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[f16],
+    values: &[f16],
     visible: usize,
     scores: &mut Vec<f32>,
     out: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if crate::q8::avx2_fma() {
+    if crate::q8::avx2_fma() && std::arch::is_x86_feature_detected!("f16c") {
         // SAFETY: the CPU has the features the function is compiled for (checked above).
         unsafe { attend_avx2(config, query, keys, values, visible, scores, out) };
         return;
     }
-    attend_portable(config, query, keys, values, visible, scores, out);
+    attend_portable::<Portable>(config, query, keys, values, visible, scores, out);
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 fn attend_avx2(
     config: &ModelConfig,
     query: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[f16],
+    values: &[f16],
     visible: usize,
     scores: &mut Vec<f32>,
     out: &mut [f32],
 ) {
-    attend_portable(config, query, keys, values, visible, scores, out);
+    attend_portable::<F16c>(config, query, keys, values, visible, scores, out);
 }
 
 /// The arithmetic, per query head `h` over key/value head `k`: score `s_p` is
@@ -521,11 +524,11 @@ fn attend_avx2(
 /// [`exp`]`(s_p - max s)`; output element `d` is `fma(e_p, value_p[d], .)` over `p` in
 /// order from 0, divided by the sum of the `e_p` (summed in order).
 #[inline(always)]
-fn attend_portable(
+fn attend_portable<W: Widen>(
     config: &ModelConfig,
     query: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[f16],
+    values: &[f16],
     visible: usize,
     scores: &mut Vec<f32>,
     out: &mut [f32],
@@ -550,10 +553,10 @@ fn attend_portable(
             let query = &query[(first_head + heads) * shape.head_dim..];
             let scores = &mut scores[heads * shape.padded..];
             match count {
-                1 => score_heads::<1>(query, keys, kv_head, &shape, scale, scores),
-                2 => score_heads::<2>(query, keys, kv_head, &shape, scale, scores),
-                3 => score_heads::<3>(query, keys, kv_head, &shape, scale, scores),
-                _ => score_heads::<4>(query, keys, kv_head, &shape, scale, scores),
+                1 => score_heads::<W, 1>(query, keys, kv_head, &shape, scale, scores),
+                2 => score_heads::<W, 2>(query, keys, kv_head, &shape, scale, scores),
+                3 => score_heads::<W, 3>(query, keys, kv_head, &shape, scale, scores),
+                _ => score_heads::<W, 4>(query, keys, kv_head, &shape, scale, scores),
             }
         }
         let mut sums = [0f32; MAX_GROUP];
@@ -575,10 +578,10 @@ fn attend_portable(
             let weights = &scores[heads * shape.padded..];
             let (out, sums) = (&mut out[heads * shape.head_dim..], &sums[heads..]);
             match count {
-                1 => weigh_values::<1>(weights, values, kv_head, &shape, sums, out),
-                2 => weigh_values::<2>(weights, values, kv_head, &shape, sums, out),
-                3 => weigh_values::<3>(weights, values, kv_head, &shape, sums, out),
-                _ => weigh_values::<4>(weights, values, kv_head, &shape, sums, out),
+                1 => weigh_values::<W, 1>(weights, values, kv_head, &shape, sums, out),
+                2 => weigh_values::<W, 2>(weights, values, kv_head, &shape, sums, out),
+                3 => weigh_values::<W, 3>(weights, values, kv_head, &shape, sums, out),
+                _ => weigh_values::<W, 4>(weights, values, kv_head, &shape, sums, out),
             }
         }
     }
@@ -601,9 +604,9 @@ struct AttentionShape {
 /// `kv_head`, for every chunk of visible positions, into rows of `shape.padded` of `scores`.
 /// Lanes past `visible` in the last chunk hold scores of positions the query does not see.
 #[inline(always)]
-fn score_heads<const H: usize>(
+fn score_heads<W: Widen, const H: usize>(
     query: &[f32],
-    keys: &[f32],
+    keys: &[f16],
     kv_head: usize,
     shape: &AttentionShape,
     scale: f32,
@@ -612,19 +615,19 @@ fn score_heads<const H: usize>(
     let chunks = shape.padded / CHUNK;
     let mut chunk = 0;
     while chunk + 2 <= chunks {
-        score_chunks::<H, 2>(query, keys, kv_head, chunk, shape, scale, scores);
+        score_chunks::<W, H, 2>(query, keys, kv_head, chunk, shape, scale, scores);
         chunk += 2;
     }
     if chunk < chunks {
-        score_chunks::<H, 1>(query, keys, kv_head, chunk, shape, scale, scores);
+        score_chunks::<W, H, 1>(query, keys, kv_head, chunk, shape, scale, scores);
     }
 }
 
 /// [`score_heads`] for chunks `first..first + C`.
 #[inline(always)]
-fn score_chunks<const H: usize, const C: usize>(
+fn score_chunks<W: Widen, const H: usize, const C: usize>(
     query: &[f32],
-    keys: &[f32],
+    keys: &[f16],
     kv_head: usize,
     first: usize,
     shape: &AttentionShape,
@@ -633,16 +636,16 @@ fn score_chunks<const H: usize, const C: usize>(
 ) {
     let head_dim = shape.head_dim;
     let mut sums = [[[0f32; CHUNK]; C]; H];
-    let chunk_keys: [&[f32]; C] = std::array::from_fn(|c| {
+    let chunk_keys: [&[f16]; C] = std::array::from_fn(|c| {
         let start = ((first + c) * shape.kv_width + kv_head * head_dim) * CHUNK;
         &keys[start..start + head_dim * CHUNK]
     });
     for d in 0..head_dim {
         for (c, chunk_keys) in chunk_keys.iter().enumerate() {
-            let key: &[f32; CHUNK] = chunk_keys[d * CHUNK..(d + 1) * CHUNK].try_into().expect("a chunk lane");
+            let key = W::eight(chunk_keys[d * CHUNK..(d + 1) * CHUNK].try_into().expect("a chunk lane"));
             for (h, sums) in sums.iter_mut().enumerate() {
                 let q = query[h * head_dim + d];
-                for (sum, &k) in sums[c].iter_mut().zip(key) {
+                for (sum, &k) in sums[c].iter_mut().zip(&key) {
                     *sum = q.mul_add(k, *sum);
                 }
             }
@@ -662,9 +665,9 @@ fn score_chunks<const H: usize, const C: usize>(
 /// weighted by `weights` (rows of `shape.padded`), divided by the heads' `sums`, into `out`
 /// (rows of `head_dim`).
 #[inline(always)]
-fn weigh_values<const H: usize>(
+fn weigh_values<W: Widen, const H: usize>(
     weights: &[f32],
-    values: &[f32],
+    values: &[f16],
     kv_head: usize,
     shape: &AttentionShape,
     sums: &[f32],
@@ -672,24 +675,24 @@ fn weigh_values<const H: usize>(
 ) {
     let mut dim = 0;
     while dim + 16 <= shape.head_dim {
-        weigh_value_dims::<H, 16>(weights, values, kv_head, dim, shape, sums, out);
+        weigh_value_dims::<W, H, 16>(weights, values, kv_head, dim, shape, sums, out);
         dim += 16;
     }
     while dim + 8 <= shape.head_dim {
-        weigh_value_dims::<H, 8>(weights, values, kv_head, dim, shape, sums, out);
+        weigh_value_dims::<W, H, 8>(weights, values, kv_head, dim, shape, sums, out);
         dim += 8;
     }
     while dim < shape.head_dim {
-        weigh_value_dims::<H, 1>(weights, values, kv_head, dim, shape, sums, out);
+        weigh_value_dims::<W, H, 1>(weights, values, kv_head, dim, shape, sums, out);
         dim += 1;
     }
 }
 
 /// [`weigh_values`] for dimensions `first..first + D` of the heads.
 #[inline(always)]
-fn weigh_value_dims<const H: usize, const D: usize>(
+fn weigh_value_dims<W: Widen, const H: usize, const D: usize>(
     weights: &[f32],
-    values: &[f32],
+    values: &[f16],
     kv_head: usize,
     first: usize,
     shape: &AttentionShape,
@@ -700,10 +703,10 @@ fn weigh_value_dims<const H: usize, const D: usize>(
     let offset = kv_head * shape.head_dim + first;
     for p in 0..shape.visible {
         let start = p * shape.kv_width + offset;
-        let value: &[f32; D] = values[start..start + D].try_into().expect("a value slice");
+        let value: [f32; D] = W::many(&values[start..start + D]);
         for (h, totals) in totals.iter_mut().enumerate() {
             let weight = weights[h * shape.padded + p];
-            for (total, &v) in totals.iter_mut().zip(value) {
+            for (total, &v) in totals.iter_mut().zip(&value) {
                 *total = weight.mul_add(v, *total);
             }
         }
@@ -714,6 +717,67 @@ fn weigh_value_dims<const H: usize, const D: usize>(
             *o = total / sums[h];
         }
     }
+}
+
+/// How the attention reads the f16 cache as f32. Both ways are exact (every f16 is an f32), so
+/// they give the same bits; the AVX2 build uses the F16C conversion instruction.
+trait Widen {
+    fn eight(halves: &[f16; 8]) -> [f32; 8];
+
+    #[inline(always)]
+    fn many<const N: usize>(halves: &[f16]) -> [f32; N] {
+        let mut out = [0f32; N];
+        let mut eights = out.chunks_exact_mut(8);
+        for (out, halves) in (&mut eights).zip(halves.chunks_exact(8)) {
+            out.copy_from_slice(&Self::eight(halves.try_into().expect("eight halves")));
+        }
+        let done = N / 8 * 8;
+        for (out, half) in eights.into_remainder().iter_mut().zip(&halves[done..]) {
+            *out = widen(*half);
+        }
+        out
+    }
+}
+
+/// Integer operations only, so the compiler vectorises them.
+struct Portable;
+
+impl Widen for Portable {
+    #[inline(always)]
+    fn eight(halves: &[f16; 8]) -> [f32; 8] {
+        halves.map(widen)
+    }
+}
+
+/// F16C's `vcvtph2ps`.
+#[cfg(target_arch = "x86_64")]
+struct F16c;
+
+#[cfg(target_arch = "x86_64")]
+impl Widen for F16c {
+    #[inline(always)]
+    fn eight(halves: &[f16; 8]) -> [f32; 8] {
+        use std::arch::x86_64::{_mm_loadu_si128, _mm256_cvtph_ps, _mm256_storeu_ps};
+        let mut out = [0f32; 8];
+        // SAFETY: only called from `attend_avx2`, compiled for F16C and entered when the CPU has
+        // it; eight halves are 16 bytes; unaligned load and store.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), _mm256_cvtph_ps(_mm_loadu_si128(halves.as_ptr().cast()))) };
+        out
+    }
+}
+
+/// An f16 as f32, exactly, without branches: the magnitude bits shifted into an f32 are the
+/// value scaled by 2^-112 (normal and subnormal halves alike), so one exact multiplication by
+/// 2^112 restores it; infinities and NaNs keep an all-ones exponent.
+#[inline(always)]
+fn widen(half: f16) -> f32 {
+    let bits = u32::from(half.to_bits());
+    let (sign, magnitude) = ((bits & 0x8000) << 16, bits & 0x7fff);
+    let value = match magnitude >= 0x7c00 {
+        true => f32::from_bits((magnitude << 13) | 0x7f80_0000),
+        false => f32::from_bits(magnitude << 13) * f32::from_bits(0x7780_0000),
+    };
+    f32::from_bits(value.to_bits() | sign)
 }
 
 /// `e^x` as a fixed sequence of f32 operations, so every build and vector lane computes the
@@ -796,9 +860,9 @@ mod tests {
     }
 
     /// Keys laid out as [`KvCache`] stores them, from position-major rows.
-    fn chunked(rows: &[f32], kv_width: usize) -> Vec<f32> {
+    fn chunked(rows: &[f16], kv_width: usize) -> Vec<f16> {
         let positions = rows.len() / kv_width;
-        let mut keys = vec![0f32; positions.div_ceil(CHUNK) * CHUNK * kv_width];
+        let mut keys = vec![f16::ZERO; positions.div_ceil(CHUNK) * CHUNK * kv_width];
         for p in 0..positions {
             for i in 0..kv_width {
                 keys[(p / CHUNK * kv_width + i) * CHUNK + p % CHUNK] = rows[p * kv_width + i];
@@ -807,8 +871,14 @@ mod tests {
         keys
     }
 
+    fn halves(values: &[f32]) -> Vec<f16> {
+        values.iter().map(|&v| f16::from_f32(v)).collect()
+    }
+
     /// Softmax attention in f64, straight from the definition.
-    fn reference(config: &ModelConfig, query: &[f32], keys: &[f32], values: &[f32], visible: usize) -> Vec<f32> {
+    fn reference(config: &ModelConfig, query: &[f32], keys: &[f16], values: &[f16], visible: usize) -> Vec<f32> {
+        let (keys, values): (Vec<f32>, Vec<f32>) =
+            (keys.iter().map(|h| h.to_f32()).collect(), values.iter().map(|h| h.to_f32()).collect());
         let head_dim = config.head_dim();
         let kv_width = config.kv_heads * head_dim;
         let group = config.heads / config.kv_heads;
@@ -843,7 +913,8 @@ mod tests {
             for visible in 1..=19 {
                 let seed = (heads * 100 + visible) as u64;
                 let query = random(heads * head_dim, seed);
-                let (key_rows, values) = (random(visible * kv_width, seed + 1), random(visible * kv_width, seed + 2));
+                let key_rows = halves(&random(visible * kv_width, seed + 1));
+                let values = halves(&random(visible * kv_width, seed + 2));
                 let keys = chunked(&key_rows, kv_width);
                 let mut scores = Vec::new();
                 let mut out = vec![0f32; heads * head_dim];
@@ -853,13 +924,42 @@ mod tests {
                     assert!((a - b).abs() <= 1e-5, "{heads}/{kv_heads}x{head_dim}, {visible} positions: {a} vs {b}");
                 }
                 let mut portable = vec![0f32; heads * head_dim];
-                attend_portable(&config, &query, &keys, &values, visible, &mut scores, &mut portable);
+                attend_portable::<Portable>(&config, &query, &keys, &values, visible, &mut scores, &mut portable);
                 assert_eq!(
                     out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                     portable.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_f16_widens_exactly_on_both_paths() {
+        let all: Vec<f16> = (0..=u16::MAX).map(f16::from_bits).collect();
+        for eight in all.chunks_exact(8) {
+            let eight: &[f16; 8] = eight.try_into().unwrap();
+            let portable = Portable::eight(eight);
+            for (half, widened) in eight.iter().zip(portable) {
+                let expected = half.to_f32();
+                assert!(
+                    widened.to_bits() == expected.to_bits() || (widened.is_nan() && expected.is_nan()),
+                    "{:#06x}: {widened} vs {expected}",
+                    half.to_bits()
+                );
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("f16c") && !eight.iter().any(|h| h.is_nan()) {
+                // SAFETY: the CPU has F16C (checked above).
+                let hardware = unsafe { widen_with_f16c(eight) };
+                assert_eq!(hardware.map(f32::to_bits), portable.map(f32::to_bits));
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx,f16c")]
+    fn widen_with_f16c(eight: &[f16; 8]) -> [f32; 8] {
+        F16c::eight(eight)
     }
 
     #[test]
