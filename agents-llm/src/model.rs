@@ -484,9 +484,10 @@ impl Model {
 
 /// Causal attention of one query row over the first `visible` cached positions.
 ///
-/// On x86-64 with AVX2 and FMA the same code is compiled for those features; both builds
-/// perform the same f32 operations in the same order (fused multiply-adds are explicit
-/// `mul_add` calls, never contractions), so they compute identical values.
+/// On x86-64 with AVX2, FMA and F16C the same code is compiled for those features (reading the
+/// f16 cache with F16C); both builds perform the same f32 operations in the same order (fused
+/// multiply-adds are explicit `mul_add` calls, never contractions) on the same exactly widened
+/// values, so they compute identical values.
 fn attend(
     config: &ModelConfig,
     query: &[f32],
@@ -720,7 +721,8 @@ fn weigh_value_dims<W: Widen, const H: usize, const D: usize>(
 }
 
 /// How the attention reads the f16 cache as f32. Both ways are exact (every f16 is an f32), so
-/// they give the same bits; the AVX2 build uses the F16C conversion instruction.
+/// they give the same bits (NaNs aside: F16C quiets a signalling NaN); the AVX2 build uses the
+/// F16C conversion instruction.
 trait Widen {
     fn eight(halves: &[f16; 8]) -> [f32; 8];
 

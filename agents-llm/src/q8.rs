@@ -268,7 +268,8 @@ mod avx2 {
 
     /// [`super::quantize_blocks`] in vector instructions: the same largest magnitude, scale,
     /// products and rounding (half away from zero, as `trunc` plus a step where the exact
-    /// remainder is at least one half), so the same bytes.
+    /// remainder is at least one half), so the same bytes for finite inputs (a NaN may pick a
+    /// different largest magnitude: `maxps` and `f32::max` treat it differently).
     ///
     /// # Safety
     /// AVX2 and FMA.
@@ -367,14 +368,24 @@ mod avx2 {
         }
     }
 
-    /// Copies the rows of a tile that exist (the last panel may be padded) into `out`.
-    fn store<const A: usize>(
-        results: &[[f32; PANEL]; A],
+    /// [`tile`] for inputs `first..first + A`, copying the rows that exist (the last panel may
+    /// be padded) into `out` at `columns` of rows of `stride`.
+    ///
+    /// # Safety
+    /// AVX2 and FMA; the panel and the input rows exist.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tile_into<const A: usize>(
+        matrix: &Q8Matrix,
+        input: &Q8Rows,
+        panel: usize,
         first: usize,
         columns: Range<usize>,
         out: &mut [f32],
         stride: usize,
     ) {
+        let mut results = [[0f32; PANEL]; A];
+        // SAFETY: as the caller promises; the features are enabled here.
+        unsafe { tile(matrix, input, panel, first, &mut results) };
         for (a, result) in results.iter().enumerate() {
             let at = (first + a) * stride;
             out[at + columns.start..at + columns.end].copy_from_slice(&result[..columns.len()]);
@@ -396,37 +407,21 @@ mod avx2 {
             let rows = panel * PANEL..((panel + 1) * PANEL).min(matrix.rows);
             let columns = rows.start - first_row..rows.end - first_row;
             let mut first = 0;
+            // Tiles of eight inputs, then at most one of four, then the last one to three.
+            // SAFETY (every call): the panel and the tile's input rows exist; the features are
+            // enabled here.
             while first + TILE_INPUTS <= input.count {
-                let mut results = [[0f32; PANEL]; TILE_INPUTS];
-                // SAFETY: the panel and input rows first..first + 4 exist; the features are enabled.
-                unsafe { tile(matrix, input, panel, first, &mut results) };
-                store(&results, first, columns.clone(), out, stride);
+                unsafe { tile_into::<TILE_INPUTS>(matrix, input, panel, first, columns.clone(), out, stride) };
                 first += TILE_INPUTS;
             }
             if first + 4 <= input.count {
-                let mut results = [[0f32; PANEL]; 4];
-                // SAFETY: the panel and input rows first..first + 4 exist; the features are enabled.
-                unsafe { tile(matrix, input, panel, first, &mut results) };
-                store(&results, first, columns.clone(), out, stride);
+                unsafe { tile_into::<4>(matrix, input, panel, first, columns.clone(), out, stride) };
                 first += 4;
             }
-            // SAFETY (each arm): the remaining input rows exist; the features are enabled.
             match input.count - first {
-                3 => {
-                    let mut results = [[0f32; PANEL]; 3];
-                    unsafe { tile(matrix, input, panel, first, &mut results) };
-                    store(&results, first, columns, out, stride);
-                }
-                2 => {
-                    let mut results = [[0f32; PANEL]; 2];
-                    unsafe { tile(matrix, input, panel, first, &mut results) };
-                    store(&results, first, columns, out, stride);
-                }
-                1 => {
-                    let mut results = [[0f32; PANEL]; 1];
-                    unsafe { tile(matrix, input, panel, first, &mut results) };
-                    store(&results, first, columns, out, stride);
-                }
+                3 => unsafe { tile_into::<3>(matrix, input, panel, first, columns, out, stride) },
+                2 => unsafe { tile_into::<2>(matrix, input, panel, first, columns, out, stride) },
+                1 => unsafe { tile_into::<1>(matrix, input, panel, first, columns, out, stride) },
                 _ => {}
             }
         }
@@ -456,7 +451,8 @@ mod tests {
 
     #[test]
     fn the_product_is_candles_up_to_rounding_for_every_batch_shape() {
-        // 13 rows: one whole panel and one padded; 1..=9 inputs: tiles of four and every tail.
+        // 13 rows: one whole panel and one padded; 1..=9 inputs: a tile of eight, tiles of four
+        // and every tail of one to three.
         let (rows, columns) = (13, 96);
         let (candle, ours) = both(rows, columns);
         for count in 1..=9 {
@@ -475,7 +471,8 @@ mod tests {
     fn a_row_gets_the_same_bits_alone_or_in_any_batch_and_on_the_portable_path() {
         let (rows, columns) = (19, 64);
         let (_, ours) = both(rows, columns);
-        let count = 7;
+        // 13 inputs: a tile of eight, one of four and one of one.
+        let count = 13;
         let input = random(count * columns, 3);
         let quantized = Q8Rows::quantize(&input, count);
         let mut batched = vec![0f32; count * rows];
