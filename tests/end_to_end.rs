@@ -289,3 +289,65 @@ fn wordle_scenarios_run_and_are_listed() {
         }
     }
 }
+
+/// `scenarios train`: a bad training file exits 2 naming file, line and column; a tiny one
+/// trains, and its checkpoint plays as `--agent policy:<folder>`, identically for every batch
+/// size.
+#[test]
+fn train_reports_bad_files_and_its_checkpoint_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("tiny.ron");
+    let out = dir.path().join("train");
+    std::fs::write(
+        &good,
+        format!(
+            r#"(
+    env: (id: "maze-fo-v0", config: (max_moves: 5)),
+    policy: (model: (width: 16, layers: 1, heads: 2, mlp_width: 32, positions: 96), context: (lines: 1, max_bytes: 80), max_action_tokens: 12),
+    init: Scratch,
+    algorithm: Bc(batch_size: 16),
+    dataset: Some(Generate(episodes: 8, seed: 0)),
+    updates: 4,
+    eval: (every: 2, episodes: 4),
+    seed: 3,
+    out: "{}",
+)"#,
+            out.display()
+        ),
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.ron");
+    std::fs::write(&bad, std::fs::read_to_string(&good).unwrap().replace("batch_size: 16", "batch_size: 0")).unwrap();
+    let output = scenarios(&["train", bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("{}:5:", bad.display())), "the line of batch_size: {stderr}");
+    let output = scenarios(&["train", good.to_str().unwrap()]);
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["updates"], 4);
+    for file in ["metrics.jsonl", "timing.jsonl", "curve.svg", "train.ron", "checkpoint/model.safetensors"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let agent = format!("policy:{}", out.join("checkpoint").display());
+    let play = |batch: &str, name: &str| {
+        let run = dir.path().join(name);
+        let output = scenarios(&[
+            "maze_fo",
+            "--agent",
+            &agent,
+            "--episodes",
+            "5",
+            "--batch-size",
+            batch,
+            "--out",
+            run.to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+        std::fs::read(run.join("trajectories.jsonl")).unwrap()
+    };
+    assert_eq!(play("1", "one"), play("4", "four"));
+    let missing = scenarios(&["maze_fo", "--agent", "policy:/nonexistent/checkpoint", "--episodes", "1"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("policy.json"));
+}

@@ -57,7 +57,20 @@ fn agent_factory(scenario: &Scenario) -> anyhow::Result<AgentFactory> {
         let factory = agents_llm::factory(scenario.model.as_deref(), scenario.llm.clone(), &scenario.env.spec().id)?;
         return Ok(factory);
     }
-    Ok(built_in_agent(scenario)?)
+    built_in_agent(scenario)
+}
+
+/// The agent factory of every agent but `stdio` and `llm`: a trained checkpoint
+/// (`policy:<folder>`, docs/learning.md) or a built-in agent of the env.
+///
+/// # Errors
+/// A checkpoint that cannot be loaded, or [`agents::UnknownAgent`].
+pub fn built_in_agent(scenario: &Scenario) -> anyhow::Result<AgentFactory> {
+    if let Some(folder) = scenario.agent.strip_prefix(learn::AGENT_PREFIX) {
+        return learn::policy::factory(Path::new(folder))
+            .with_context(|| format!("loading the policy checkpoint `{folder}`"));
+    }
+    Ok(agents::built_in(&scenario.agent, &scenario.env.spec().id)?)
 }
 
 /// Episode statistics accumulated in episode-index order, whatever order the records arrive
@@ -157,14 +170,6 @@ pub fn write_summary(out: &Path, summary: &Summary) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(summary)?;
     std::fs::write(&summary_path, json + "\n").with_context(|| format!("writing {}", summary_path.display()))?;
     Ok(())
-}
-
-/// The agent factory of a scenario's built-in agent (every agent but `stdio`).
-///
-/// # Errors
-/// [`agents::UnknownAgent`].
-pub fn built_in_agent(scenario: &Scenario) -> Result<AgentFactory, agents::UnknownAgent> {
-    agents::built_in(&scenario.agent, &scenario.env.spec().id)
 }
 
 /// The lines of `trajectories.jsonl` for one contiguous shard of a scenario's episodes.

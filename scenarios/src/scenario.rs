@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use ron::value::RawValue;
 use serde::Deserialize;
-use sim_core::{ConfigError, EnvKind, Registry};
+use sim_core::registry::{line_column, locate_config_error};
+use sim_core::{EnvKind, Registry};
 use thiserror::Error;
 
 /// A scenario that cannot be run; the runner exits with code 2.
@@ -97,14 +98,6 @@ pub fn resolve(target: &str) -> Result<PathBuf, ScenarioError> {
     }
 }
 
-/// 1-based line and column of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
-    (line, column)
-}
-
 /// Loads and checks a scenario file.
 ///
 /// # Errors
@@ -136,24 +129,9 @@ pub fn parse(text: &str, name: &str, shown: &str, registry: &Registry) -> Result
         .from_str(text)
         .map_err(|e| invalid(e.span.start.line, e.span.start.col, e.code.to_string()))?;
     let config_text = file.env.config.map(RawValue::get_ron);
-    let env = registry.make(&file.env.id, config_text).map_err(|error| match error {
-        ConfigError::Parse { line, column, message } => {
-            // Positions are relative to the config's text, which is a slice of the file.
-            let base = config_text.map_or(0, |config| config.as_ptr() as usize - text.as_ptr() as usize);
-            let (base_line, base_column) = line_column(text, base);
-            let column = if line == 1 { base_column + column - 1 } else { column };
-            invalid(base_line + line - 1, column, format!("env config: {message}"))
-        }
-        ConfigError::UnknownEnv { .. } => {
-            let offset = text.find(&format!("\"{}\"", file.env.id)).unwrap_or(0);
-            let (line, column) = line_column(text, offset);
-            invalid(line, column, error.to_string())
-        }
-        ConfigError::Invalid(message) => {
-            let offset = config_text.map_or(0, |config| config.as_ptr() as usize - text.as_ptr() as usize);
-            let (line, column) = line_column(text, offset);
-            invalid(line, column, message)
-        }
+    let env = registry.make(&file.env.id, config_text).map_err(|error| {
+        let (line, column, message) = locate_config_error(text, &file.env.id, config_text, &error);
+        invalid(line, column, message)
     })?;
     if file.episodes == 0 || file.batch_size == 0 || file.threads == 0 {
         let field = if file.episodes == 0 {

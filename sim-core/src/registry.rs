@@ -62,3 +62,43 @@ impl Registry {
         self.entries.contains_key(id)
     }
 }
+
+/// 1-based line and column of a byte offset of `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
+    (line, column)
+}
+
+/// Where in a larger file (a scenario or training file) a [`Registry::make`] error lies, and
+/// its message: `file_text` is the whole file, `id` the env id written in it, `config_text`
+/// the slice of `file_text` that holds the env config (when there is one).
+///
+/// Returns (line, column, message), positions 1-based in `file_text`.
+pub fn locate_config_error(
+    file_text: &str,
+    id: &str,
+    config_text: Option<&str>,
+    error: &ConfigError,
+) -> (usize, usize, String) {
+    // The config's text is a slice of the file: its offset is the distance between the two.
+    let config_offset = config_text.map_or(0, |config| {
+        (config.as_ptr() as usize).saturating_sub(file_text.as_ptr() as usize).min(file_text.len())
+    });
+    match error {
+        ConfigError::Parse { line, column, message } => {
+            let (base_line, base_column) = line_column(file_text, config_offset);
+            let column = if *line == 1 { base_column + column - 1 } else { *column };
+            (base_line + line - 1, column, format!("env config: {message}"))
+        }
+        ConfigError::UnknownEnv { .. } => {
+            let (line, column) = line_column(file_text, file_text.find(&format!("\"{id}\"")).unwrap_or(0));
+            (line, column, error.to_string())
+        }
+        ConfigError::Invalid(message) => {
+            let (line, column) = line_column(file_text, config_offset);
+            (line, column, message.clone())
+        }
+    }
+}
