@@ -144,7 +144,7 @@ pub struct ClippedObjective {
 
 impl Default for ClippedObjective {
     fn default() -> Self {
-        Self { clip: 0.2, kl_coefficient: 0.01, entropy_coefficient: 0.01, value_coefficient: 0.5 }
+        Self { clip: 0.2, kl_coefficient: 0.01, entropy_coefficient: 0.0, value_coefficient: 0.5 }
     }
 }
 

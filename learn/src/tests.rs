@@ -214,6 +214,23 @@ fn training_is_reproducible_and_resumable() {
         assert!(String::from_utf8(read(&a.join("curve.svg"))).unwrap().contains("<polyline"));
         let policy = Policy::load(&a.join("checkpoint"), &Device::Cpu).unwrap();
         assert_eq!(policy.spec.max_action_tokens, 12);
+        // `best/` holds the policy of the best evaluation (evaluations at 0, 2 and 4).
+        let best: serde_json::Value = serde_json::from_slice(&read(&a.join("best/eval.json"))).unwrap();
+        let scores: Vec<f64> = metrics
+            .lines()
+            .filter_map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).unwrap()["eval"]["normalized_score"].as_f64()
+            })
+            .collect();
+        assert_eq!(scores.len(), 3);
+        let top = scores.iter().copied().fold(f64::MIN, f64::max);
+        assert_eq!(best["eval"]["normalized_score"].as_f64(), Some(top), "{algorithm}");
+        assert_eq!(
+            read(&a.join("best/eval.json")),
+            read(&c.join("best/eval.json")),
+            "{algorithm}: best after a resume"
+        );
+        Policy::load(&a.join("best"), &Device::Cpu).unwrap();
     }
     // A resume with another file is refused.
     let a = dir.path().join("a0");

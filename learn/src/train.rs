@@ -9,6 +9,9 @@
 //! - `checkpoint/`: `policy.json` and `model.safetensors` (playable with
 //!   `--agent policy:<folder>/checkpoint`), `optimizer.safetensors`, `state.json` and a copy
 //!   of `train.ron`, rewritten every `checkpoint_every` updates and at the end;
+//! - `best/`: the policy (`policy.json`, `model.safetensors`) of the best evaluation so far
+//!   and that evaluation (`eval.json`): online RL on small policies oscillates, and the last
+//!   update is not always the best;
 //! - `curve.svg`: the learning curve.
 //!
 //! Everything random derives from the seed and the update number (the episodes an update
@@ -409,6 +412,13 @@ pub struct TimingLine {
     pub tokens_per_second: f64,
 }
 
+/// What `best/eval.json` records.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct BestEvaluation {
+    update: u64,
+    eval: Evaluation,
+}
+
 /// What `state.json` of a checkpoint records.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CheckpointState {
@@ -422,6 +432,9 @@ pub struct TrainReport {
     pub updates: u64,
     pub first_eval: Option<Evaluation>,
     pub last_eval: Option<Evaluation>,
+    /// The update whose evaluation scored best (its policy is in `best/`).
+    pub best_update: Option<u64>,
+    pub best_eval: Option<Evaluation>,
     pub out: String,
 }
 
@@ -520,6 +533,19 @@ fn truncate_after(path: &Path, last: u64) -> Result<(), LearnError> {
     std::fs::write(path, kept).map_err(|error| LearnError::io(path, error))
 }
 
+/// Copies the files of `from` (no subfolders) into a new folder `to`; nothing when `from` does
+/// not exist.
+fn copy_folder(from: &Path, to: &Path) -> Result<(), LearnError> {
+    let Ok(entries) = std::fs::read_dir(from) else { return Ok(()) };
+    std::fs::create_dir_all(to).map_err(|error| LearnError::io(to, error))?;
+    for entry in entries {
+        let entry = entry.map_err(|error| LearnError::io(from, error))?;
+        let target = to.join(entry.file_name());
+        std::fs::copy(entry.path(), &target).map_err(|error| LearnError::io(&target, error))?;
+    }
+    Ok(())
+}
+
 fn append(path: &Path) -> Result<std::fs::File, LearnError> {
     std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|error| LearnError::io(path, error))
 }
@@ -591,6 +617,11 @@ impl<'a> Trainer<'a> {
                 }
             }
             optimizer.steps = state.optimizer_steps;
+            let best = config.out.join("best");
+            if best.exists() {
+                std::fs::remove_dir_all(&best).map_err(|error| LearnError::io(&best, error))?;
+            }
+            copy_folder(&folder.join("best"), &best)?;
             truncate_after(&metrics_path, state.update)?;
             truncate_after(&timing_path, state.update)?;
             let history = read_lines(&metrics_path).unwrap_or_default();
@@ -598,6 +629,10 @@ impl<'a> Trainer<'a> {
         } else {
             for path in [&metrics_path, &timing_path] {
                 std::fs::write(path, "").map_err(|error| LearnError::io(path, error))?;
+            }
+            let best = config.out.join("best");
+            if best.exists() {
+                std::fs::remove_dir_all(&best).map_err(|error| LearnError::io(&best, error))?;
             }
             (start_model, 0, Vec::new())
         };
@@ -677,6 +712,7 @@ impl<'a> Trainer<'a> {
                     evaluation.normalized_score.map(|score| format!(" score {score:.1}")).unwrap_or_default()
                 ));
                 line.eval = Some(evaluation);
+                self.keep_if_best(update, &evaluation)?;
                 self.eval_seconds = eval_clock.elapsed().as_secs_f64();
             }
             let seconds = clock.elapsed().as_secs_f64();
@@ -694,10 +730,15 @@ impl<'a> Trainer<'a> {
         progress.finish_and_clear();
         self.write_curve()?;
         let evals: Vec<Evaluation> = self.history.iter().filter_map(|line| line.eval).collect();
+        let best: Option<BestEvaluation> = std::fs::read_to_string(config.out.join("best").join("eval.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok());
         Ok(TrainReport {
             updates: last,
             first_eval: evals.first().copied(),
             last_eval: evals.last().copied(),
+            best_update: best.map(|best| best.update),
+            best_eval: best.map(|best| best.eval),
             out: config.out.display().to_string(),
         })
     }
@@ -719,6 +760,31 @@ impl<'a> Trainer<'a> {
         self.timing.write_all(text.as_bytes()).map_err(|error| LearnError::io(&timing_path, error))
     }
 
+    /// Saves the policy into `best/` when `evaluation` beats the best so far (by normalised
+    /// score, or mean return for an env without anchors; the earlier update wins ties).
+    fn keep_if_best(&self, update: u64, evaluation: &Evaluation) -> Result<(), LearnError> {
+        let folder = self.config.out.join("best");
+        let key = |evaluation: &Evaluation| evaluation.normalized_score.unwrap_or(evaluation.mean_return);
+        let best: Option<BestEvaluation> =
+            std::fs::read_to_string(folder.join("eval.json")).ok().and_then(|text| serde_json::from_str(&text).ok());
+        if best.is_some_and(|best: BestEvaluation| best.update != update && key(&best.eval) >= key(evaluation)) {
+            return Ok(());
+        }
+        let staging = self.config.out.join("best.new");
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|error| LearnError::io(&staging, error))?;
+        }
+        self.policy.save(&staging)?;
+        let record = BestEvaluation { update, eval: *evaluation };
+        let json = serde_json::to_string_pretty(&record).map_err(|error| LearnError::Checkpoint(error.to_string()))?;
+        let eval_path = staging.join("eval.json");
+        std::fs::write(&eval_path, json + "\n").map_err(|error| LearnError::io(&eval_path, error))?;
+        if folder.exists() {
+            std::fs::remove_dir_all(&folder).map_err(|error| LearnError::io(&folder, error))?;
+        }
+        std::fs::rename(&staging, &folder).map_err(|error| LearnError::io(&folder, error))
+    }
+
     /// Writes the checkpoint into a fresh folder, then swaps it in, so a crash leaves either
     /// the previous checkpoint or the new one whole.
     fn checkpoint(&self, update: u64) -> Result<(), LearnError> {
@@ -738,6 +804,8 @@ impl<'a> Trainer<'a> {
         std::fs::write(&state_path, json + "\n").map_err(|error| LearnError::io(&state_path, error))?;
         let train_path = staging.join("train.ron");
         std::fs::write(&train_path, &self.config.text).map_err(|error| LearnError::io(&train_path, error))?;
+        // The best policy so far travels with the checkpoint, so a resume restores it too.
+        copy_folder(&self.config.out.join("best"), &staging.join("best"))?;
         let previous = self.config.out.join("checkpoint.old");
         if previous.exists() {
             std::fs::remove_dir_all(&previous).map_err(|error| LearnError::io(&previous, error))?;
