@@ -32,8 +32,8 @@ impl Style {
 }
 
 /// LMRL-Gym's ten buyer personalities, layered on the strategy: each changes the buyer's
-/// wording (an opening and a closing remark around every reply, and for the uncommunicative
-/// buyer shorter small talk) and its patience. The wording stays civil: curt or mildly rude
+/// wording (an opening and a closing remark around every reply; the uncommunicative buyer
+/// says only its first sentence), its patience and how low it opens its haggling. The wording stays civil: curt or mildly rude
 /// phrasing, never slurs. No remark contains a price, a car, a feature or the words the
 /// seller's readers look for, so a personality never changes what the buyer asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -93,6 +93,24 @@ impl Personality {
             Personality::Talkative => 4,
             Personality::Toxic => -4,
             Personality::Uncommunicative => -1,
+        }
+    }
+
+    /// Added to the share of its limit the buyer opens its haggling with (its counter-offers
+    /// rise from there to its limit over four rounds): hostile buyers open lower, courteous
+    /// ones closer to their limit.
+    pub fn opening_shift(self) -> f64 {
+        match self {
+            Personality::Abusive => -0.06,
+            Personality::Angry => -0.02,
+            Personality::Insulting => -0.05,
+            Personality::Polite => 0.04,
+            Personality::Respectful => 0.03,
+            Personality::Rude => -0.03,
+            Personality::Sarcastic => -0.01,
+            Personality::Talkative => 0.01,
+            Personality::Toxic => -0.08,
+            Personality::Uncommunicative => 0.02,
         }
     }
 
@@ -362,7 +380,7 @@ impl RuleBasedBuyer {
             Style::DiscountLover => 0.70,
             Style::FeatureSeeker => 0.80,
             Style::Impatient => 0.88,
-        };
+        } + persona.personality.map_or(0.0, Personality::opening_shift);
         let progress = (f64::from(round) / 4.0).min(1.0);
         let ratio = open + (1.0 - open) * progress;
         ((f64::from(reservation) * ratio) / 100.0).round() as u32 * 100

@@ -365,6 +365,35 @@ mod tests {
         }
     }
 
+    /// The mate distances of both shipped sets, per material (run with `--nocapture`; quoted
+    /// in `docs/envs/chess_endgames.md`).
+    #[test]
+    fn print_the_mate_distances_of_the_shipped_sets() {
+        for (name, set) in [("EvaluationSet", evaluation_set()), ("HardEvaluationSet", hard_evaluation_set())] {
+            let mut measured: Vec<u32> = Vec::new();
+            let mut not_covered = 0;
+            for board in set {
+                match mate_distance(board) {
+                    MateDistance::MateIn(moves) => measured.push(moves),
+                    MateDistance::NoForcedMate => panic!("{board} has no forced mate"),
+                    MateDistance::NotCovered => not_covered += 1,
+                }
+            }
+            measured.sort_unstable();
+            let mut histogram = vec![0; 17];
+            for moves in &measured {
+                histogram[*moves as usize] += 1;
+            }
+            let median = measured[measured.len() / 2];
+            let mean = f64::from(measured.iter().sum::<u32>()) / measured.len() as f64;
+            println!(
+                "{name}: {} measured (K+Q, K+R), {not_covered} not covered (K+Q+R, K+R+R); mate distance \
+                 median {median}, mean {mean:.2}, histogram by moves {histogram:?}",
+                measured.len()
+            );
+        }
+    }
+
     #[test]
     fn the_longest_mate_constants_match_the_tablebase() {
         for material in [Material::Queen, Material::Rook] {
