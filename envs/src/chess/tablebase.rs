@@ -298,6 +298,43 @@ pub fn mate_distance(board: &Board) -> MateDistance {
     table.distance(white_king as usize, black_king as usize, piece as usize)
 }
 
+/// Black's best defence in a covered position with Black to move: a legal move after which the
+/// mate is furthest away (taking the white piece, which draws, is best of all), uniformly among
+/// the equally good ones with `rng`. `None` when Black has no move or a move leads to a
+/// position the table does not cover (other material).
+pub fn longest_defence(board: &Board, rng: &mut impl rand::Rng) -> Option<cozy_chess::Move> {
+    if board.side_to_move() != Color::Black {
+        return None;
+    }
+    let mut best: Vec<cozy_chess::Move> = Vec::new();
+    let mut best_score = 0u32;
+    for mv in super::engine::legal_moves(board) {
+        let mut after = board.clone();
+        after.play_unchecked(mv);
+        let score = if after.colors(Color::White).len() == 1 {
+            u32::MAX
+        } else {
+            match mate_distance(&after) {
+                MateDistance::MateIn(moves) => moves,
+                MateDistance::NoForcedMate => u32::MAX,
+                MateDistance::NotCovered => return None,
+            }
+        };
+        if score > best_score || best.is_empty() {
+            best.clear();
+            best_score = score;
+        }
+        if score == best_score {
+            best.push(mv);
+        }
+    }
+    if best.is_empty() {
+        return None;
+    }
+    let pick = rand::RngExt::random_range(rng, 0..best.len());
+    Some(best[pick])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +351,33 @@ mod tests {
                 tablebase(material).unwrap().histogram()
             );
         }
+    }
+
+    #[test]
+    fn the_best_defence_keeps_the_distance_and_takes_a_hanging_rook() {
+        let mut rng = stream(0, "tablebase-defence");
+        for seed in 0..40 {
+            let material = [Material::Queen, Material::Rook][seed as usize % 2];
+            let board = generate_position(material, &mut stream(seed, "tablebase-defence"));
+            let MateDistance::MateIn(moves) = mate_distance(&board) else { continue };
+            if moves < 2 {
+                continue;
+            }
+            // After White's best move, Black's best defence leaves exactly one move less.
+            let best_white = crate::chess::engine::legal_moves(&board).into_iter().find_map(|mv| {
+                let mut after = board.clone();
+                after.play_unchecked(mv);
+                let reply = longest_defence(&after, &mut rng)?;
+                let mut next = after.clone();
+                next.play_unchecked(reply);
+                (mate_distance(&next) == MateDistance::MateIn(moves - 1)).then_some(())
+            });
+            assert!(best_white.is_some(), "{board}");
+        }
+        // Black to move with the rook next to its king and unguarded: it takes it.
+        let board = Board::from_fen("8/8/8/8/8/8/1R6/k6K b - - 0 1", false).unwrap();
+        let reply = longest_defence(&board, &mut rng).unwrap();
+        assert_eq!(reply.to, cozy_chess::Square::B2);
     }
 
     #[test]
