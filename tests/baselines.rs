@@ -83,6 +83,19 @@ fn chess_endgame_expert_mates_the_evaluation_positions_and_random_does_not() {
 }
 
 #[test]
+fn chess_endgame_expert_needs_more_moves_on_the_hard_set() {
+    let (easy, _) = play_chess("chess_endgames-v0", "(positions: EvaluationSet)", "expert", 30, 0);
+    let (hard, _) = play_chess("chess_endgames-v0", "(positions: HardEvaluationSet)", "expert", 30, 0);
+    assert!(hard.success_rate() >= 0.9, "expert win rate on the hard set {}", hard.success_rate());
+    assert!(
+        hard.mean_turns() > 2.0 * easy.mean_turns(),
+        "hard set {} moves, first set {}",
+        hard.mean_turns(),
+        easy.mean_turns()
+    );
+}
+
+#[test]
 fn chess_random_mover_loses_to_the_default_engine() {
     let (random, mated) = play_chess("chess-v0", "()", "random", 40, 0);
     assert_eq!(random.invalid_actions, 0);
@@ -406,6 +419,24 @@ fn difficulty_figures() {
         }
         for style in ["Exact", "Terse"] {
             print_figures_row("guess_my_city-v0", &format!("(answer_style: {style})"), agent, 1000);
+        }
+    }
+}
+
+#[test]
+#[ignore = "a minute in release; run for the docs"]
+fn endgame_difficulty_figures() {
+    println!("| config | agent | episodes | mean return | success | mean turns | score |");
+    println!("|---|---|---|---|---|---|---|");
+    for config in [
+        "(difficulty: Some((at_least: 5, at_most: 8)))",
+        "(difficulty: Some((at_least: 10, at_most: 12)))",
+        "(difficulty: Some((at_least: 15, at_most: 16)))",
+        "(difficulty: Some((at_least: 15, at_most: 16)), opponent: Tablebase)",
+        "(positions: HardEvaluationSet, opponent: Tablebase)",
+    ] {
+        for agent in ["expert", "random"] {
+            print_figures_row("chess_endgames-v0", config, agent, 200);
         }
     }
 }
