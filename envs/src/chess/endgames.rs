@@ -193,10 +193,10 @@ pub fn generate_position_in_band(band: MateBand, rng: &mut impl Rng) -> Board {
     let material = materials[rng.random_range(0..materials.len())];
     loop {
         let board = generate_position(material, rng);
-        if let MateDistance::MateIn(moves) = mate_distance(&board) {
-            if band.contains(moves) {
-                return board;
-            }
+        if let MateDistance::MateIn(moves) = mate_distance(&board)
+            && band.contains(moves)
+        {
+            return board;
         }
     }
 }
@@ -272,16 +272,16 @@ impl Environment for ChessEndgames {
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
-        if let Some(band) = config.difficulty {
-            if band.at_least == 0 || band.at_most < band.at_least || band.at_least > longest_mate(Material::Rook) {
-                return Err(format!(
-                    "chess_endgames: difficulty must have 1 <= at_least <= at_most and at_least <= {} (the \
-                     longest K+R mate), got at_least: {}, at_most: {}",
-                    longest_mate(Material::Rook),
-                    band.at_least,
-                    band.at_most
-                ));
-            }
+        if let Some(band) = config.difficulty
+            && (band.at_least == 0 || band.at_most < band.at_least || band.at_least > longest_mate(Material::Rook))
+        {
+            return Err(format!(
+                "chess_endgames: difficulty must have 1 <= at_least <= at_most and at_least <= {} (the longest \
+                 K+R mate), got at_least: {}, at_most: {}",
+                longest_mate(Material::Rook),
+                band.at_least,
+                band.at_most
+            ));
         }
         game::validate_game("chess_endgames", config.max_moves, &config.opponent)
     }
