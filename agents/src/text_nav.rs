@@ -167,8 +167,8 @@ impl Memory {
 /// The next command for an agent that knows the map of `layout`, the rooms it may be in and
 /// whether it carries the stale food: take the food, carry it to the kitchen, open the fridge,
 /// put it in, close the fridge. While it may be in several rooms it walks toward the target as
-/// the first candidate (in [`Room::ALL`] order) would, unless all candidates agree; each step
-/// narrows the candidates. `None` when no step applies.
+/// if it were in the first of them (in [`Room::ALL`] order); the next observation narrows the
+/// candidates. `None` when no step applies.
 pub fn plan_with_memory(text: &str, layout: Layout, candidates: &[Room], holding: bool) -> Option<String> {
     let commands = admissible_commands(text);
     let has = |command: &str| commands.contains(&command);
@@ -189,8 +189,7 @@ pub fn plan_with_memory(text: &str, layout: Layout, candidates: &[Room], holding
         }
     }
     let target = if holding { Room::Kitchen } else { Room::LivingRoom };
-    let steps: Vec<Option<Compass>> = candidates.iter().map(|room| layout.next_step(*room, target)).collect();
-    let direction = if steps.windows(2).all(|pair| pair[0] == pair[1]) { *steps.first()? } else { steps[0] }?;
+    let direction = layout.next_step(*candidates.first()?, target)?;
     Some(format!("go {}", direction.name()))
 }
 
