@@ -83,6 +83,19 @@ fn chess_endgame_expert_mates_the_evaluation_positions_and_random_does_not() {
 }
 
 #[test]
+fn chess_endgame_expert_needs_more_moves_on_the_hard_set() {
+    let (easy, _) = play_chess("chess_endgames-v0", "(positions: EvaluationSet)", "expert", 30, 0);
+    let (hard, _) = play_chess("chess_endgames-v0", "(positions: HardEvaluationSet)", "expert", 30, 0);
+    assert!(hard.success_rate() >= 0.9, "expert win rate on the hard set {}", hard.success_rate());
+    assert!(
+        hard.mean_turns() > 2.0 * easy.mean_turns(),
+        "hard set {} moves, first set {}",
+        hard.mean_turns(),
+        easy.mean_turns()
+    );
+}
+
+#[test]
 fn chess_random_mover_loses_to_the_default_engine() {
     let (random, mated) = play_chess("chess-v0", "()", "random", 40, 0);
     assert_eq!(random.invalid_actions, 0);
@@ -335,4 +348,95 @@ fn car_dealer_expert_beats_the_random_seller_by_a_clear_margin() {
         envs::car_dealer::EXPERT_MEAN_RETURN,
         expert.mean_return()
     );
+}
+
+/// One run of a built-in agent on an env config (seed 0, two threads).
+fn run_config(env: &str, config: &str, agent: &str, episodes: u64) -> EpisodeStats {
+    let kind = envs::registry().make(env, Some(config)).unwrap();
+    let factory = agents::built_in(agent, env).unwrap();
+    let plan = RunPlan { seed: 0, first_episode: 0, episodes, batch_size: 64, threads: 2 };
+    let mut stats = EpisodeStats::default();
+    run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
+        stats.add(&r);
+        Ok(())
+    })
+    .unwrap();
+    stats
+}
+
+#[test]
+fn vague_and_terse_oracles_make_the_experts_ask_more_questions() {
+    let exact = run_config("twenty_questions-v0", "()", "expert", 300);
+    let vague = run_config("twenty_questions-v0", "(answer_style: Vague)", "expert", 300);
+    assert!(vague.mean_turns() > exact.mean_turns() + 0.5, "{} vs {}", vague.mean_turns(), exact.mean_turns());
+    assert!(vague.success_rate() >= 0.8, "vague oracle: expert success {}", vague.success_rate());
+    let exact = run_config("guess_my_city-v0", "()", "expert", 300);
+    let terse = run_config("guess_my_city-v0", "(answer_style: Terse)", "expert", 300);
+    assert!(terse.mean_turns() > exact.mean_turns() + 0.5, "{} vs {}", terse.mean_turns(), exact.mean_turns());
+    assert!(terse.success_rate() >= 0.9, "terse oracle: expert success {}", terse.success_rate());
+}
+
+#[test]
+fn buyer_personalities_change_the_expert_sellers_conversations() {
+    // A toxic buyer runs out of patience sooner and walks out more often; an uncommunicative
+    // one keeps its budget to itself, so the seller needs longer and sells less.
+    let plain = run_config("car_dealer-v0", "()", "expert", 300);
+    let toxic = run_config("car_dealer-v0", "(personality: Fixed(Toxic))", "expert", 300);
+    let quiet = run_config("car_dealer-v0", "(personality: Fixed(Uncommunicative))", "expert", 300);
+    assert!(toxic.mean_turns() < plain.mean_turns(), "toxic {} vs none {}", toxic.mean_turns(), plain.mean_turns());
+    assert!(toxic.success_rate() < plain.success_rate(), "{} vs {}", toxic.success_rate(), plain.success_rate());
+    assert!(quiet.mean_turns() > plain.mean_turns() + 1.0, "{} vs {}", quiet.mean_turns(), plain.mean_turns());
+    assert!(quiet.success_rate() < plain.success_rate(), "{} vs {}", quiet.success_rate(), plain.success_rate());
+}
+
+fn print_figures_row(env: &str, config: &str, agent: &str, episodes: u64) {
+    let stats = run_config(env, config, agent, episodes);
+    let anchors = envs::registry().make(env, Some(config)).unwrap().spec().score_anchors.unwrap();
+    println!(
+        "| `{config}` | {agent} | {episodes} | {:.3} | {:.3} | {:.2} | {:.1} |",
+        stats.mean_return(),
+        stats.success_rate(),
+        stats.mean_turns(),
+        anchors.normalize(stats.mean_return()),
+    );
+}
+
+#[test]
+#[ignore = "a minute in release; run for the docs"]
+fn difficulty_figures() {
+    println!("| config | agent | episodes | mean return | success | mean turns | score |");
+    println!("|---|---|---|---|---|---|---|");
+    for agent in ["expert", "random"] {
+        print_figures_row("car_dealer-v0", "()", agent, 1000);
+        print_figures_row("car_dealer-v0", "(personality: Random)", agent, 1000);
+        for personality in envs::car_dealer::Personality::ALL {
+            print_figures_row("car_dealer-v0", &format!("(personality: Fixed({personality:?}))"), agent, 1000);
+        }
+    }
+    for agent in ["expert", "random"] {
+        for style in ["Exact", "Vague"] {
+            print_figures_row("twenty_questions-v0", &format!("(answer_style: {style})"), agent, 1000);
+        }
+        for style in ["Exact", "Terse"] {
+            print_figures_row("guess_my_city-v0", &format!("(answer_style: {style})"), agent, 1000);
+        }
+    }
+}
+
+#[test]
+#[ignore = "a minute in release; run for the docs"]
+fn endgame_difficulty_figures() {
+    println!("| config | agent | episodes | mean return | success | mean turns | score |");
+    println!("|---|---|---|---|---|---|---|");
+    for config in [
+        "(difficulty: Some((at_least: 5, at_most: 8)))",
+        "(difficulty: Some((at_least: 10, at_most: 12)))",
+        "(difficulty: Some((at_least: 15, at_most: 16)))",
+        "(difficulty: Some((at_least: 15, at_most: 16)), opponent: Tablebase)",
+        "(positions: HardEvaluationSet, opponent: Tablebase)",
+    ] {
+        for agent in ["expert", "random"] {
+            print_figures_row("chess_endgames-v0", config, agent, 200);
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use envs::guess_my_city::cities::{Continent, FoodKind, LandmarkType, Region};
-use envs::guess_my_city::{CityId, atlas, respond};
+use envs::guess_my_city::{AnswerStyle, CityId, TERSE_NOTE, atlas, respond_in_style};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
 use sim_core::{Action, Agent, AgentError, AgentView, Kind, Speaker};
@@ -31,10 +31,27 @@ pub struct QuestionBank {
     index: HashMap<String, usize>,
 }
 
-/// The shared question bank (built once per process).
+/// The shared question bank with the default oracle's answers (built once per process).
 pub fn question_bank() -> &'static QuestionBank {
-    static BANK: OnceLock<QuestionBank> = OnceLock::new();
-    BANK.get_or_init(|| {
+    question_bank_in(AnswerStyle::Exact)
+}
+
+/// The oracle's answer style of an episode, read from its opening prompt.
+pub fn answer_style_of(view: &AgentView<'_>) -> AnswerStyle {
+    let opening = view.transcript.entries().first().map_or("", |entry| entry.text.as_ref());
+    if opening.contains(TERSE_NOTE) { AnswerStyle::Terse } else { AnswerStyle::Exact }
+}
+
+/// The shared question bank with the answers of an oracle in `style` (built once per process
+/// and style).
+pub fn question_bank_in(style: AnswerStyle) -> &'static QuestionBank {
+    static EXACT: OnceLock<QuestionBank> = OnceLock::new();
+    static TERSE: OnceLock<QuestionBank> = OnceLock::new();
+    let cell = match style {
+        AnswerStyle::Exact => &EXACT,
+        AnswerStyle::Terse => &TERSE,
+    };
+    cell.get_or_init(|| {
         let atlas = atlas();
         let mut questions: Vec<String> = [
             "Where is it?",
@@ -75,7 +92,7 @@ pub fn question_bank() -> &'static QuestionBank {
             .map(|question| {
                 (0..atlas.cities().len() as CityId)
                     .map(|city| {
-                        let reply = respond(city, question, QUESTION_WORDS).into_owned();
+                        let reply = respond_in_style(city, question, QUESTION_WORDS, style).into_owned();
                         let next = interned.len() as u32;
                         *interned.entry(reply).or_insert(next)
                     })
@@ -168,8 +185,9 @@ impl InformationGainExpert {
 
     /// The expert's next question for a transcript.
     pub fn next_question(view: &AgentView<'_>) -> Action {
-        let bank = question_bank();
-        let (candidates, asked) = remaining_candidates(view);
+        let style = answer_style_of(view);
+        let bank = question_bank_in(style);
+        let (candidates, asked) = remaining_candidates(view, style);
         if candidates.len() > 2 {
             let mut best: Option<(usize, usize)> = None;
             let mut counts: HashMap<u32, usize> = HashMap::new();
@@ -198,8 +216,8 @@ impl InformationGainExpert {
 }
 
 /// Replays the transcript: the cities consistent with every answer, and the bank questions asked.
-fn remaining_candidates(view: &AgentView<'_>) -> (Vec<CityId>, Vec<usize>) {
-    let bank = question_bank();
+fn remaining_candidates(view: &AgentView<'_>, style: AnswerStyle) -> (Vec<CityId>, Vec<usize>) {
+    let bank = question_bank_in(style);
     let mut candidates: Vec<CityId> = (0..atlas().cities().len() as CityId).collect();
     let mut asked = Vec::new();
     let entries = view.transcript.entries();
@@ -213,7 +231,7 @@ fn remaining_candidates(view: &AgentView<'_>) -> (Vec<CityId>, Vec<usize>) {
         let filtered: Vec<CityId> = candidates
             .iter()
             .copied()
-            .filter(|&city| respond(city, &action.text, QUESTION_WORDS) == reply.text)
+            .filter(|&city| respond_in_style(city, &action.text, QUESTION_WORDS, style) == reply.text)
             .collect();
         // An answer no candidate explains (another oracle backend) is ignored.
         if !filtered.is_empty() {

@@ -38,9 +38,8 @@ pub fn agent_names(env_id: &str) -> &'static [&'static str] {
         "twenty_questions-v0" => &["expert", "random", "scripted"],
         "chess-v0" | "chess_endgames-v0" => &["expert", "random", "scripted"],
         "wordle-v0" => &["expert", "random", "scripted", "dataset"],
-        "maze-fo-v0" | "maze-po-v0" | "text_nav-fo-v0" | "text_nav-po-v0" => {
-            &["dataset", "expert", "random", "scripted"]
-        }
+        "maze-fo-v0" | "maze-po-v0" => &["dataset", "expert", "random", "scripted"],
+        "text_nav-fo-v0" | "text_nav-po-v0" => &["dataset", "expert", "memoryless", "random", "scripted"],
         "tool_feedback-v0" => &["expert", "noisy", "immediate", "random", "scripted"],
         "guess_my_city-v0" => &["expert", "random", "scripted"],
         "car_dealer-v0" => &["expert", "random", "scripted"],
@@ -89,6 +88,9 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         ("maze-fo-v0" | "maze-po-v0", "random") => Some(Box::new(|| Box::new(maze::RandomMover::new()))),
         ("maze-fo-v0" | "maze-po-v0", "scripted") => Some(Box::new(|| Box::new(maze::CyclingMover::new()))),
         ("text_nav-fo-v0" | "text_nav-po-v0", "expert") => Some(Box::new(|| Box::new(text_nav::Planner::new()))),
+        ("text_nav-fo-v0" | "text_nav-po-v0", "memoryless") => {
+            Some(Box::new(|| Box::new(text_nav::MemorylessPlanner::new())))
+        }
         ("text_nav-fo-v0" | "text_nav-po-v0", "dataset") => Some(Box::new(|| Box::new(text_nav::HalfOptimal::new()))),
         ("text_nav-fo-v0" | "text_nav-po-v0", "random") => {
             Some(Box::new(|| Box::new(text_nav::RandomCommander::new())))

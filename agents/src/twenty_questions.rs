@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use envs::twenty_questions::{KnowledgeBase, ObjectId, Question, knowledge};
+use envs::twenty_questions::{DONT_KNOW_REPLY, KnowledgeBase, MAYBE_REPLY, ObjectId, Question, knowledge};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
 use sim_core::{Action, Agent, AgentError, AgentView, Kind, Speaker};
@@ -190,7 +190,9 @@ fn remaining_candidates(knowledge: &KnowledgeBase, tables: &Tables, view: &Agent
             continue;
         }
         let yes = reply.text == "Yes.";
+        let unsure = reply.text == MAYBE_REPLY || reply.text == DONT_KNOW_REPLY;
         match knowledge.parse(&action.text, QUESTION_WORDS) {
+            Question::Attribute { attribute, .. } if unsure => asked[attribute as usize] = true,
             Question::Attribute { attribute, negated } => {
                 asked[attribute as usize] = true;
                 let holders = &tables.holders[attribute as usize];

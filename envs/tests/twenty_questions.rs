@@ -208,3 +208,50 @@ proptest! {
         prop_assert_eq!(kb.parse(question, WORDS), kb.parse(&shouted, WORDS));
     }
 }
+
+#[test]
+fn the_vague_oracle_says_maybe_about_a_quarter_of_attributes_and_i_dont_know_to_the_rest() {
+    use envs::twenty_questions::{AnswerStyle, DONT_KNOW_REPLY, MAYBE_REPLY, OracleStyle, VAGUE_NOTE};
+    let attributes = knowledge().attributes().len();
+    let mut unsure = 0;
+    for seed in 0..20 {
+        let style = OracleStyle { style: AnswerStyle::Vague, seed };
+        unsure += (0..attributes as u16).filter(|a| style.unsure_about(*a)).count();
+        let exact = OracleStyle { style: AnswerStyle::Exact, seed };
+        assert!((0..attributes as u16).all(|a| !exact.unsure_about(a)));
+    }
+    let share = unsure as f64 / (20 * attributes) as f64;
+    assert!((0.18..0.32).contains(&share), "unsure about {share:.3} of the attributes");
+
+    let vague =
+        TwentyQuestionsConfig { objects: vec!["dog".into()], answer_style: AnswerStyle::Vague, ..Default::default() };
+    let questions: Vec<&str> = knowledge().attributes().iter().map(|a| a.question.as_str()).take(19).collect();
+    let plain = play(TwentyQuestionsConfig { objects: vec!["dog".into()], ..Default::default() }, 4, &questions);
+    let steps = play(vague.clone(), 4, &questions);
+    let mut maybes = 0;
+    for (exact, vague) in plain.iter().zip(&steps) {
+        if vague.observation == MAYBE_REPLY {
+            maybes += 1;
+        } else {
+            assert_eq!(exact.observation, vague.observation);
+        }
+    }
+    assert!(maybes > 0, "no attribute answered vaguely");
+    // Asking again gets the same answer.
+    let again = play(vague.clone(), 4, &questions);
+    assert_eq!(
+        steps.iter().map(|s| &s.observation).collect::<Vec<_>>(),
+        again.iter().map(|s| &s.observation).collect::<Vec<_>>()
+    );
+    let unknown = play(vague.clone(), 4, &["Does it zorp the blarg?"]);
+    assert_eq!(unknown[0].observation, DONT_KNOW_REPLY);
+    let win = play(vague, 4, &["Is it a dog?"]);
+    assert!(win[0].info.success);
+    let mut env = GymEnv::new(
+        kind::<TwentyQuestions>(TwentyQuestionsConfig { answer_style: AnswerStyle::Vague, ..Default::default() })
+            .unwrap(),
+    );
+    assert!(env.reset(Some(0)).observation.contains(VAGUE_NOTE));
+    let parsed: TwentyQuestionsConfig = ron::from_str("(max_questions: 20)").unwrap();
+    assert_eq!(parsed.answer_style, AnswerStyle::Exact);
+}

@@ -31,6 +31,156 @@ impl Style {
     }
 }
 
+/// LMRL-Gym's ten buyer personalities, layered on the strategy: each changes the buyer's
+/// wording (an opening and a closing remark around every reply; the uncommunicative buyer
+/// says only its first sentence), its patience and how low it opens its haggling. The wording stays civil: curt or mildly rude
+/// phrasing, never slurs. No remark contains a price, a car, a feature or the words the
+/// seller's readers look for, so a personality never changes what the buyer asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Personality {
+    Abusive,
+    Angry,
+    Insulting,
+    Polite,
+    Respectful,
+    Rude,
+    Sarcastic,
+    Talkative,
+    Toxic,
+    Uncommunicative,
+}
+
+impl Personality {
+    pub const ALL: [Personality; 10] = [
+        Personality::Abusive,
+        Personality::Angry,
+        Personality::Insulting,
+        Personality::Polite,
+        Personality::Respectful,
+        Personality::Rude,
+        Personality::Sarcastic,
+        Personality::Talkative,
+        Personality::Toxic,
+        Personality::Uncommunicative,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Personality::Abusive => "abusive",
+            Personality::Angry => "angry",
+            Personality::Insulting => "insulting",
+            Personality::Polite => "polite",
+            Personality::Respectful => "respectful",
+            Personality::Rude => "rude",
+            Personality::Sarcastic => "sarcastic",
+            Personality::Talkative => "talkative",
+            Personality::Toxic => "toxic",
+            Personality::Uncommunicative => "uncommunicative",
+        }
+    }
+
+    /// Seller turns added to the strategy's starting patience (never zero: every personality
+    /// changes how long the buyer stays).
+    pub fn patience_change(self) -> i32 {
+        match self {
+            Personality::Abusive => -3,
+            Personality::Angry => -2,
+            Personality::Insulting => -2,
+            Personality::Polite => 2,
+            Personality::Respectful => 1,
+            Personality::Rude => -1,
+            Personality::Sarcastic => -1,
+            Personality::Talkative => 4,
+            Personality::Toxic => -4,
+            Personality::Uncommunicative => -1,
+        }
+    }
+
+    /// Added to the share of its limit the buyer opens its haggling with (its counter-offers
+    /// rise from there to its limit over four rounds): hostile buyers open lower, courteous
+    /// ones closer to their limit.
+    pub fn opening_shift(self) -> f64 {
+        match self {
+            Personality::Abusive => -0.06,
+            Personality::Angry => -0.02,
+            Personality::Insulting => -0.05,
+            Personality::Polite => 0.04,
+            Personality::Respectful => 0.03,
+            Personality::Rude => -0.03,
+            Personality::Sarcastic => -0.01,
+            Personality::Talkative => 0.01,
+            Personality::Toxic => -0.08,
+            Personality::Uncommunicative => 0.02,
+        }
+    }
+
+    /// Remarks said before a reply (empty: none).
+    fn openers(self) -> &'static [&'static str] {
+        match self {
+            Personality::Abusive => &["Listen to me.", "Stop wasting my time.", "Are you even listening?"],
+            Personality::Angry => &["Ugh.", "This is getting on my nerves.", "Honestly!"],
+            Personality::Insulting => &["Do you even know your own lot?", "Is this your first day?", "Try to keep up."],
+            Personality::Polite => &["Thank you.", "If you don't mind,", "Thanks for asking."],
+            Personality::Respectful => &["I appreciate your help.", "With respect,", "Thank you for your time."],
+            Personality::Rude => &["Whatever.", "Hmph.", "Get on with it."],
+            Personality::Sarcastic => &["Oh, wonderful.", "What a surprise.", "Oh, sure."],
+            Personality::Talkative => &[
+                "Oh, where do I begin!",
+                "You know, my cousin bought a car last spring and has not stopped talking about it.",
+                "Funny, I was just telling my neighbour about this place.",
+            ],
+            Personality::Toxic => &["This place is a joke.", "Nobody here knows anything.", "Typical salesperson."],
+            Personality::Uncommunicative => &[],
+        }
+    }
+
+    /// Remarks said after a reply (empty: none).
+    fn closers(self) -> &'static [&'static str] {
+        match self {
+            Personality::Abusive => &["Don't push me.", "And don't try anything."],
+            Personality::Angry => &["I'm losing my temper here.", "Hurry up."],
+            Personality::Insulting => &["Even you can follow that.", "Think you can manage?"],
+            Personality::Polite => &["Thank you kindly.", "I hope that helps."],
+            Personality::Respectful => &["I'm grateful for your patience.", "Whenever you're ready."],
+            Personality::Rude => &["Don't drag this out.", "Next."],
+            Personality::Sarcastic => &["Truly the deal of the century.", "I can hardly contain my excitement."],
+            Personality::Talkative => {
+                &["Anyway, I do love a good chat, so take your time.", "Sorry, I ramble. My family always says so."]
+            }
+            Personality::Toxic => &["You people are all the same.", "What a waste of a morning."],
+            Personality::Uncommunicative => &[],
+        }
+    }
+
+    /// The reply in this personality's voice, remarks drawn from `rng`. A decision line
+    /// (`Output: ...`) stays at the end, unchanged.
+    pub fn voice(self, reply: &str, rng: &mut sim_core::seed::StreamRng) -> String {
+        let (body, decision) = match reply.find("Output: Decision=") {
+            Some(at) => (reply[..at].trim_end(), Some(&reply[at..])),
+            None => (reply, None),
+        };
+        let mut text = String::with_capacity(reply.len() + 80);
+        if self == Personality::Uncommunicative {
+            // Only the first sentence, and small talk shrunk to a grunt.
+            let first = body.find(['.', '?', '!']).map_or(body, |end| &body[..=end]);
+            text.push_str(if body.starts_with("I'm just looking") || body.starts_with("Hi.") { "Hm." } else { first });
+        } else {
+            let openers = self.openers();
+            text.push_str(openers[rng.random_range(0..openers.len())]);
+            text.push(' ');
+            text.push_str(body);
+            let closers = self.closers();
+            text.push(' ');
+            text.push_str(closers[rng.random_range(0..closers.len())]);
+        }
+        if let Some(decision) = decision {
+            text.push(' ');
+            text.push_str(decision);
+        }
+        text
+    }
+}
+
 /// Budgets a buyer may have (LMRL-Gym's five).
 pub const BUDGETS: [u32; 5] = [10_000, 30_000, 50_000, 70_000, 90_000];
 
@@ -45,6 +195,10 @@ pub struct Persona {
     pub features: u8,
     pub budget: u32,
     pub style: Style,
+    /// The personality on top of the strategy; `None` unless the config draws one (drawn from
+    /// the episode's separate `buyer-personality` stream, so the rest of the persona is the
+    /// same either way).
+    pub personality: Option<Personality>,
 }
 
 impl Persona {
@@ -60,7 +214,7 @@ impl Persona {
         }
         let budget = BUDGETS[rng.random_range(0..BUDGETS.len())];
         let style = Style::ALL[rng.random_range(0..Style::ALL.len())];
-        Self { brand, body, features, budget, style }
+        Self { brand, body, features, budget, style, personality: None }
     }
 
     /// The list price of the car the buyer came for.
@@ -177,6 +331,11 @@ fn capitalized(article: &str) -> &'static str {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RuleBasedBuyer;
 
+/// Starting patience (seller turns): by style, changed by the personality.
+pub fn starting_patience(persona: &Persona) -> i32 {
+    initial_patience(persona.style) + persona.personality.map_or(0, Personality::patience_change)
+}
+
 /// Starting patience (seller turns) by style.
 pub fn initial_patience(style: Style) -> i32 {
     match style {
@@ -221,7 +380,7 @@ impl RuleBasedBuyer {
             Style::DiscountLover => 0.70,
             Style::FeatureSeeker => 0.80,
             Style::Impatient => 0.88,
-        };
+        } + persona.personality.map_or(0.0, Personality::opening_shift);
         let progress = (f64::from(round) / 4.0).min(1.0);
         let ratio = open + (1.0 - open) * progress;
         ((f64::from(reservation) * ratio) / 100.0).round() as u32 * 100
@@ -426,6 +585,16 @@ impl RuleBasedBuyer {
 
 impl BuyerBackend for RuleBasedBuyer {
     fn reply_batch(&self, requests: &mut [BuyerRequest<'_>], replies: &mut Vec<Cow<'static, str>>) {
-        replies.extend(requests.iter_mut().map(|request| self.reply(request)));
+        replies.extend(requests.iter_mut().map(|request| {
+            let reply = self.reply(request);
+            match request.persona.personality {
+                None => reply,
+                Some(personality) => {
+                    let mut rng =
+                        stream_indexed(request.episode_seed, "buyer-personality-wording", u64::from(request.turn));
+                    Cow::Owned(personality.voice(&reply, &mut rng))
+                }
+            }
+        }));
     }
 }

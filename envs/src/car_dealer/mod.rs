@@ -18,9 +18,35 @@ use serde::{Deserialize, Serialize};
 use sim_core::prelude::*;
 
 pub use buyer::{
-    BuyerBackend, BuyerMemory, BuyerRequest, Decision, Persona, RuleBasedBuyer, Style, fancy_reward, initial_patience,
-    parse_decision,
+    BuyerBackend, BuyerMemory, BuyerRequest, Decision, Persona, Personality, RuleBasedBuyer, Style, fancy_reward,
+    initial_patience, parse_decision, starting_patience,
 };
+
+/// Whether and how the buyer gets one of LMRL-Gym's ten personalities.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PersonalityChoice {
+    /// No personality: the strategy alone decides wording and patience (the default).
+    #[default]
+    Off,
+    /// Uniformly among [`Personality::ALL`], from the episode's `buyer-personality` stream.
+    Random,
+    /// Always this one.
+    Fixed(Personality),
+}
+
+impl PersonalityChoice {
+    /// The personality of an episode.
+    pub fn draw(self, episode_seed: u64) -> Option<Personality> {
+        match self {
+            PersonalityChoice::Off => None,
+            PersonalityChoice::Random => {
+                let mut rng = sim_core::seed::stream(episode_seed, "buyer-personality");
+                Some(Personality::ALL[rand::RngExt::random_range(&mut rng, 0..Personality::ALL.len())])
+            }
+            PersonalityChoice::Fixed(personality) => Some(personality),
+        }
+    }
+}
 
 /// Which counterpart plays the buyer (see [`BuyerBackend`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,11 +77,13 @@ pub struct CarDealerConfig {
     /// Longer seller lines are invalid (bytes).
     pub max_line_bytes: usize,
     pub buyer: BuyerKind,
+    /// The buyer's personality (LMRL-Gym's ten); `Off` by default.
+    pub personality: PersonalityChoice,
 }
 
 impl Default for CarDealerConfig {
     fn default() -> Self {
-        Self { max_turns: 25, max_line_bytes: 1000, buyer: BuyerKind::RuleBased }
+        Self { max_turns: 25, max_line_bytes: 1000, buyer: BuyerKind::RuleBased, personality: PersonalityChoice::Off }
     }
 }
 
@@ -145,8 +173,8 @@ impl Environment for CarDealer {
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
-        let persona = Persona::draw(episode.seed);
-        let memory = BuyerMemory { patience: initial_patience(persona.style), ..BuyerMemory::default() };
+        let persona = Persona { personality: config.personality.draw(episode.seed), ..Persona::draw(episode.seed) };
+        let memory = BuyerMemory { patience: starting_patience(&persona), ..BuyerMemory::default() };
         entity.insert((
             Buyer { persona, memory, backend: config.buyer.instance(), seed: episode.seed },
             SellerRules { max_turns: config.max_turns, max_line_bytes: config.max_line_bytes },
@@ -178,6 +206,9 @@ impl Environment for CarDealer {
             catalogue::BODIES[p.body].0,
             p.budget
         )];
+        if let Some(personality) = p.personality {
+            hidden.push(format!("buyer_personality={}", personality.label()));
+        }
         if let Some(price) = entity.get::<SalePrice>().and_then(|s| s.0) {
             hidden.push(format!("final_sale_amount={price}"));
         }

@@ -112,3 +112,97 @@ fn the_buyer_states_needs_when_asked_and_counters() {
     assert!(super::catalogue::prices(&counter).iter().any(|&p| p < persona.budget * 2), "{counter}");
     assert!(parse_decision(&counter).is_none());
 }
+
+/// Plays a seller who asks for the buyer's needs and then only makes small talk, against the
+/// rule-based buyer of persona `seed` with `personality`: the buyer's replies, up to and
+/// including its decision (it walks out when its patience is spent).
+fn stalling_conversation(seed: u64, personality: Option<Personality>) -> Vec<String> {
+    let persona = Persona { personality, ..Persona::draw(seed) };
+    let mut memory = BuyerMemory { patience: starting_patience(&persona), ..BuyerMemory::default() };
+    let mut replies = Vec::new();
+    for turn in 0..25u32 {
+        let line = if turn == 0 { "Hello! What are you looking for today?" } else { "Lovely weather today, isn't it?" };
+        let mut request = BuyerRequest {
+            persona: &persona,
+            memory: &mut memory,
+            seller: line,
+            episode_seed: seed,
+            turn,
+            must_decide: turn == 24,
+        };
+        let mut out = Vec::new();
+        RuleBasedBuyer.reply_batch(std::slice::from_mut(&mut request), &mut out);
+        let reply = out.pop().unwrap().into_owned();
+        let decided = parse_decision(&reply).is_some();
+        replies.push(reply);
+        if decided {
+            break;
+        }
+    }
+    replies
+}
+
+/// A personality changes the wording of the buyer's replies and how many turns the buyer
+/// stays (by exactly its patience change), keeps the decision parsable, and never changes what
+/// the buyer wants.
+fn check_personality(personality: Personality) {
+    for seed in 0..40 {
+        let plain = stalling_conversation(seed, None);
+        let voiced = stalling_conversation(seed, Some(personality));
+        assert_ne!(plain[0], voiced[0], "{personality:?}, seed {seed}: the needs statement is worded the same");
+        assert_eq!(
+            voiced.len() as i32 - plain.len() as i32,
+            personality.patience_change(),
+            "{personality:?}, seed {seed}: {plain:?} vs {voiced:?}"
+        );
+        let decision = voiced.last().and_then(|reply| parse_decision(reply));
+        assert!(matches!(decision, Some(Decision::Reject { .. })), "{personality:?}: {voiced:?}");
+        // The needs statement still names the same car and features (the uncommunicative buyer
+        // says only its first sentence, which names the car).
+        let (heard_plain, heard_voiced) = (catalogue::mentions(&plain[0]), catalogue::mentions(&voiced[0]));
+        assert_eq!(heard_plain.body, heard_voiced.body, "{personality:?}: {voiced:?}");
+        if personality != Personality::Uncommunicative {
+            assert_eq!(heard_plain.features, heard_voiced.features);
+            assert_eq!(catalogue::prices(&plain[0]), catalogue::prices(&voiced[0]));
+        }
+    }
+}
+
+macro_rules! personality_tests {
+    ($($name:ident => $personality:expr),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                check_personality($personality);
+            }
+        )*
+    };
+}
+
+personality_tests! {
+    the_abusive_buyer_is_curt_and_leaves_sooner => Personality::Abusive,
+    the_angry_buyer_is_curt_and_leaves_sooner => Personality::Angry,
+    the_insulting_buyer_is_curt_and_leaves_sooner => Personality::Insulting,
+    the_polite_buyer_thanks_and_stays_longer => Personality::Polite,
+    the_respectful_buyer_thanks_and_stays_longer => Personality::Respectful,
+    the_rude_buyer_is_curt_and_leaves_sooner => Personality::Rude,
+    the_sarcastic_buyer_mocks_and_leaves_sooner => Personality::Sarcastic,
+    the_talkative_buyer_chats_and_stays_longest => Personality::Talkative,
+    the_toxic_buyer_complains_and_leaves_soonest => Personality::Toxic,
+    the_uncommunicative_buyer_says_little_and_leaves_sooner => Personality::Uncommunicative,
+}
+
+#[test]
+fn personalities_are_off_by_default_and_random_draws_all_ten() {
+    let config = CarDealerConfig::default();
+    assert_eq!(config.personality, PersonalityChoice::Off);
+    assert_eq!(PersonalityChoice::Off.draw(7), None);
+    let drawn: std::collections::BTreeSet<Personality> =
+        (0..400).filter_map(|seed| PersonalityChoice::Random.draw(seed)).collect();
+    assert_eq!(drawn.len(), Personality::ALL.len());
+    // An old scenario file without the field still parses.
+    let parsed: CarDealerConfig = ron::from_str("(max_turns: 25)").unwrap();
+    assert_eq!(parsed.personality, PersonalityChoice::Off);
+    let parsed: CarDealerConfig = ron::from_str("(personality: Fixed(Talkative))").unwrap();
+    assert_eq!(parsed.personality, PersonalityChoice::Fixed(Personality::Talkative));
+}

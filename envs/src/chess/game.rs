@@ -40,6 +40,11 @@ pub enum OpponentConfig {
     /// valid where the binary is installed; should the process fail mid-game, Black's
     /// remaining moves come from `Engine(depth: 2)`.
     Stockfish { nodes: u32 },
+    /// Best defence from the project's tablebase (K+Q or K+R against a lone king, see
+    /// [`super::tablebase`]): the move that delays the mate longest, taking an unguarded piece
+    /// when it can (ties broken with the episode's `opponent` stream). In positions the table
+    /// does not cover (other material) Black plays as `Engine(depth: 2)`.
+    Tablebase,
 }
 
 impl OpponentConfig {
@@ -224,6 +229,8 @@ impl Opponent {
         match self.config {
             OpponentConfig::Random => engine::random_move(board, &mut self.rng),
             OpponentConfig::Engine { depth } => engine::choose_move(board, depth, &mut self.rng),
+            OpponentConfig::Tablebase => super::tablebase::longest_defence(board, &mut self.rng)
+                .or_else(|| engine::choose_move(board, 2, &mut self.rng)),
             OpponentConfig::Stockfish { nodes } => {
                 if engine::count_legal_moves(board) == 0 {
                     return None;

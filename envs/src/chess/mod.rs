@@ -6,6 +6,7 @@ pub mod endgames;
 pub mod engine;
 pub mod game;
 pub mod stockfish;
+pub mod tablebase;
 
 use std::borrow::Cow;
 

@@ -24,8 +24,8 @@ use sim_core::seed::stream;
 
 pub use cities::{Atlas, City, CityId, atlas};
 pub use oracle::{
-    CORRECT_REPLY, CityOracle, InvalidQuestion, NAME_REPLY, ONE_AT_A_TIME_REPLY, OracleRequest, Question, Reader,
-    RuleBasedOracle, Topic, UNMAPPED_REPLY, leak_guard, reader,
+    AnswerStyle, CORRECT_REPLY, CityOracle, DONT_KNOW_REPLY, InvalidQuestion, NAME_REPLY, ONE_AT_A_TIME_REPLY,
+    OracleRequest, Question, Reader, RuleBasedOracle, Topic, UNMAPPED_REPLY, leak_guard, reader,
 };
 
 /// How the secret city of an episode is chosen.
@@ -70,6 +70,8 @@ pub struct GuessMyCityConfig {
     /// Play only these cities (names or aliases); empty means all.
     pub cities: Vec<String>,
     pub oracle: OracleBackend,
+    /// How the oracle answers (`Exact` by default; `Terse` for short, vague answers).
+    pub answer_style: AnswerStyle,
 }
 
 const DEFAULT_MAX_QUESTIONS: u32 = 20;
@@ -82,6 +84,7 @@ impl Default for GuessMyCityConfig {
             selection: CitySelection::Random,
             cities: Vec::new(),
             oracle: OracleBackend::RuleBased,
+            answer_style: AnswerStyle::Exact,
         }
     }
 }
@@ -110,6 +113,7 @@ pub struct SecretCity(pub CityId);
 pub struct QuestionRules {
     pub max_questions: u32,
     pub max_question_words: usize,
+    pub answer_style: AnswerStyle,
 }
 
 /// The episode's counterpart.
@@ -132,6 +136,9 @@ point except the one that names my city. To win, ask \"Is it ...?\" with the cit
 
 const INVALID_MESSAGE: &str = "Invalid question: ask one question of at most {max} words. This still counts as a \
 question.";
+
+/// Added to the opening prompt of a terse oracle (agents read the style from it).
+pub const TERSE_NOTE: &str = "I keep my answers short and vague, and I say \"I don't know.\" when I can't answer.";
 
 fn default_prompt() -> &'static str {
     static RENDERED: OnceLock<String> = OnceLock::new();
@@ -183,11 +190,18 @@ impl Environment for GuessMyCity {
         };
         entity.insert((
             SecretCity(pool[pick]),
-            QuestionRules { max_questions: config.max_questions, max_question_words: config.max_question_words },
+            QuestionRules {
+                max_questions: config.max_questions,
+                max_question_words: config.max_question_words,
+                answer_style: config.answer_style,
+            },
             Counterpart(config.oracle.instance()),
             AskedQuestion(Question::Unknown),
             OracleAnswer::default(),
         ));
+        if config.answer_style == AnswerStyle::Terse {
+            return Cow::Owned(format!("{} {TERSE_NOTE}", PROMPT.replace("{max}", &config.max_questions.to_string())));
+        }
         if config.max_questions == DEFAULT_MAX_QUESTIONS {
             Cow::Borrowed(default_prompt())
         } else {
@@ -234,11 +248,16 @@ impl Environment for GuessMyCity {
 /// guard. (Invalid questions get the env's admin message instead; here, [`UNMAPPED_REPLY`].)
 /// Agents and tests use it to predict answers from the fact table.
 pub fn respond(city: CityId, text: &str, max_question_words: usize) -> Cow<'static, str> {
+    respond_in_style(city, text, max_question_words, AnswerStyle::Exact)
+}
+
+/// [`respond`] for an oracle answering in `style`.
+pub fn respond_in_style(city: CityId, text: &str, max_question_words: usize, style: AnswerStyle) -> Cow<'static, str> {
     match reader().read(text, max_question_words) {
         Question::Guess(guess) if guess == city => Cow::Borrowed(CORRECT_REPLY),
         Question::Guess(_) => Cow::Borrowed("No."),
         Question::Invalid(_) => Cow::Borrowed(UNMAPPED_REPLY),
-        question => leak_guard(city, RuleBasedOracle.answer(&OracleRequest { city, text, question })),
+        question => leak_guard(city, RuleBasedOracle.answer(&OracleRequest { city, text, question, style })),
     }
 }
 
@@ -254,7 +273,7 @@ fn read_question(mut episodes: Query<(&AgentAction, &QuestionRules, &mut AskedQu
 /// Decides guesses and invalid questions itself, sends the other questions of all stepping
 /// episodes to their counterpart in one batch per backend, and filters every answer.
 fn answer_questions(
-    episodes: Query<(Entity, &AgentAction, &SecretCity, &AskedQuestion, &Counterpart)>,
+    episodes: Query<(Entity, &AgentAction, &SecretCity, &AskedQuestion, &Counterpart, &QuestionRules)>,
     mut answers: Query<&mut OracleAnswer>,
     mut pending: Local<Vec<Entity>>,
     mut batch: Local<Vec<Cow<'static, str>>>,
@@ -262,7 +281,7 @@ fn answer_questions(
     pending.clear();
     let mut backend: Option<&Arc<dyn CityOracle>> = None;
     let mut requests = Vec::new();
-    for (entity, action, secret, asked, counterpart) in &episodes {
+    for (entity, action, secret, asked, counterpart, rules) in &episodes {
         let Some(text) = action.pending() else { continue };
         let decided: Option<Cow<'static, str>> = match asked.0 {
             Question::Guess(city) if city == secret.0 => Some(Cow::Borrowed(CORRECT_REPLY)),
@@ -283,7 +302,7 @@ fn answer_questions(
             pending.clear();
         }
         backend = Some(&counterpart.0);
-        requests.push(OracleRequest { city: secret.0, text, question: asked.0 });
+        requests.push(OracleRequest { city: secret.0, text, question: asked.0, style: rules.answer_style });
         pending.push(entity);
     }
     flush(backend, &requests, &pending, &mut batch, &mut answers);

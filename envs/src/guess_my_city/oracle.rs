@@ -750,7 +750,28 @@ pub struct OracleRequest<'a> {
     pub city: CityId,
     pub text: &'a str,
     pub question: Question,
+    /// How the episode's oracle is asked to answer.
+    pub style: AnswerStyle,
 }
+
+/// How the oracle answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum AnswerStyle {
+    /// One precise sentence from the fact table for an open question; the fixed "cannot
+    /// answer" reply for a question the oracle cannot map (the default).
+    #[default]
+    Exact,
+    /// Closer to the paper's language-model oracle: open questions get a short, vague answer
+    /// ([`terse_answer`]: the continent instead of the region, three climate classes, two
+    /// population classes, coast or inland, and nothing about languages, landmarks or food),
+    /// and a question the oracle cannot map gets [`DONT_KNOW_REPLY`]. Yes/no questions and
+    /// guesses are answered as in `Exact`.
+    Terse,
+}
+
+/// The terse oracle's reply to a question it cannot map, and to open questions about what it
+/// will not describe.
+pub const DONT_KNOW_REPLY: &str = "I don't know.";
 
 /// The counterpart that answers the agent's questions about the secret city.
 ///
@@ -774,7 +795,7 @@ pub struct RuleBasedOracle;
 impl RuleBasedOracle {
     /// The answer to one request.
     pub fn answer(&self, request: &OracleRequest<'_>) -> Cow<'static, str> {
-        answer(request.city, request.question)
+        answer_in_style(request.city, request.question, request.style)
     }
 }
 
@@ -799,6 +820,65 @@ pub fn answer(city: CityId, question: Question) -> Cow<'static, str> {
         Question::SeveralOptions => ONE_AT_A_TIME_REPLY,
         Question::Unknown | Question::Invalid(_) => UNMAPPED_REPLY,
     })
+}
+
+/// The rule-based answer in `style` (before the leak guard).
+pub fn answer_in_style(city: CityId, question: Question, style: AnswerStyle) -> Cow<'static, str> {
+    match (style, question) {
+        (AnswerStyle::Exact, _) => answer(city, question),
+        (AnswerStyle::Terse, Question::Open(topic)) => Cow::Borrowed(terse_answer(atlas(), city, topic)),
+        (AnswerStyle::Terse, Question::Unknown) => Cow::Borrowed(DONT_KNOW_REPLY),
+        (AnswerStyle::Terse, _) => answer(city, question),
+    }
+}
+
+/// The terse, vague answer to an open question (see [`AnswerStyle::Terse`]).
+pub fn terse_answer(atlas: &Atlas, id: CityId, topic: Topic) -> &'static str {
+    let city = atlas.city(id);
+    match topic {
+        Topic::Location | Topic::Continent => match city.continent() {
+            Continent::Africa => "Africa.",
+            Continent::Asia => "Asia.",
+            Continent::Europe => "Europe.",
+            Continent::NorthAmerica => "North America.",
+            Continent::SouthAmerica => "South America.",
+            Continent::Oceania => "Oceania.",
+        },
+        Topic::Hemisphere => {
+            if city.latitude >= 0.0 {
+                "The northern one."
+            } else {
+                "The southern one."
+            }
+        }
+        Topic::Climate => match city.climate {
+            Climate::Tropical | Climate::Desert => "Hot.",
+            Climate::Mediterranean | Climate::HumidSubtropical => "Warm.",
+            Climate::Oceanic | Climate::Continental | Climate::Highland => "Mild, sometimes cold.",
+        },
+        Topic::Population => {
+            if city.population >= 10.0 {
+                "Huge."
+            } else {
+                "Big."
+            }
+        }
+        Topic::Water => {
+            if city.coastal() {
+                "By the sea."
+            } else {
+                "Inland."
+            }
+        }
+        Topic::Capital => {
+            if city.capital {
+                "Yes, the capital."
+            } else {
+                "Not the capital."
+            }
+        }
+        Topic::Language | Topic::Landmark | Topic::Food => DONT_KNOW_REPLY,
+    }
 }
 
 /// The final filter on every answer: if it mentions the name or an alias of `city` or of its

@@ -362,3 +362,45 @@ fn the_table_is_large_and_consistent() {
     }
     assert!(reader.water_count() > 50);
 }
+
+#[test]
+fn the_terse_oracle_is_vaguer_says_i_dont_know_and_never_leaks() {
+    let forms = question_forms();
+    let mut exact_answers = std::collections::BTreeSet::new();
+    let mut terse_answers = std::collections::BTreeSet::new();
+    for city in 0..atlas().cities().len() as CityId {
+        for form in &forms {
+            let exact = respond(city, form, 40);
+            let terse = respond_in_style(city, form, 40, AnswerStyle::Terse);
+            if let Some(name) = leaks(city, &terse) {
+                panic!("{:?}: {form:?} -> {terse:?} reveals {name:?}", atlas().city(city).name);
+            }
+            match reader().read(form, 40) {
+                Question::Open(_) => {
+                    assert!(terse.len() < exact.len(), "{form:?}: {terse:?} is not shorter than {exact:?}");
+                    exact_answers.insert(exact.into_owned());
+                    terse_answers.insert(terse.into_owned());
+                }
+                Question::Unknown => assert_eq!(terse, DONT_KNOW_REPLY),
+                _ => assert_eq!(terse, exact, "{form:?}"),
+            }
+        }
+    }
+    // Vaguer: far fewer distinct open answers.
+    assert!(terse_answers.len() * 4 < exact_answers.len(), "{} vs {}", terse_answers.len(), exact_answers.len());
+}
+
+#[test]
+fn the_terse_style_is_a_config_option_with_its_own_prompt() {
+    let parsed: GuessMyCityConfig = ron::from_str("(max_questions: 20)").unwrap();
+    assert_eq!(parsed.answer_style, AnswerStyle::Exact);
+    let config = GuessMyCityConfig { answer_style: AnswerStyle::Terse, ..Default::default() };
+    let mut env = sim_core::GymEnv::new(sim_core::kind::<GuessMyCity>(config).unwrap());
+    let reset = sim_core::Env::reset(&mut env, Some(0));
+    assert!(reset.observation.contains(TERSE_NOTE));
+    let step = sim_core::Env::step(&mut env, "What colour are the taxis?");
+    assert_eq!(step.observation, DONT_KNOW_REPLY);
+    let mut plain = sim_core::GymEnv::new(sim_core::kind::<GuessMyCity>(GuessMyCityConfig::default()).unwrap());
+    assert!(!sim_core::Env::reset(&mut plain, Some(0)).observation.contains(TERSE_NOTE));
+    assert_eq!(sim_core::Env::step(&mut plain, "What colour are the taxis?").observation, UNMAPPED_REPLY);
+}

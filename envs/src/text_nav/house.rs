@@ -19,6 +19,106 @@ pub enum Room {
     Backyard,
 }
 
+/// How the rooms are joined.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Layout {
+    /// LMRL-Gym's house: every room has its own set of exits, so one look at the exits tells
+    /// where the agent is ([`Room::exits`]).
+    #[default]
+    Distinct,
+    /// A house that hides: the garden, the backyard and the bathroom are bare passages with the
+    /// same two exits (east and west) and the same description, strung between the kitchen and
+    /// the living room and beyond it; the agent must remember its path to know where it is
+    /// ([`Layout::exits`]).
+    LookAlike,
+}
+
+impl Layout {
+    /// The doorways of `room` in this layout, in the order east, north, south, west. Every
+    /// doorway is two-way (checked by a test).
+    pub const fn exits(self, room: Room) -> &'static [(Compass, Room)] {
+        use Compass::{East, North, South, West};
+        match self {
+            Self::Distinct => room.exits(),
+            Self::LookAlike => match room {
+                Room::Kitchen => &[(East, Room::Garden)],
+                Room::Garden => &[(East, Room::Backyard), (West, Room::Kitchen)],
+                Room::Backyard => &[(East, Room::LivingRoom), (West, Room::Garden)],
+                Room::LivingRoom => {
+                    &[(East, Room::Bathroom), (North, Room::Bedroom), (South, Room::Office), (West, Room::Backyard)]
+                }
+                Room::Bathroom => &[(East, Room::DiningRoom), (West, Room::LivingRoom)],
+                Room::DiningRoom => &[(West, Room::Bathroom)],
+                Room::Bedroom => &[(South, Room::LivingRoom)],
+                Room::Office => &[(North, Room::LivingRoom)],
+            },
+        }
+    }
+
+    /// The room beyond the doorway of `room` in `direction`, if there is one.
+    pub fn neighbour(self, room: Room, direction: Compass) -> Option<Room> {
+        self.exits(room).iter().find(|(d, _)| *d == direction).map(|(_, next)| *next)
+    }
+
+    /// The shortest first step from `from` to `to` (`None` when already there).
+    pub fn next_step(self, from: Room, to: Room) -> Option<Compass> {
+        if from == to {
+            return None;
+        }
+        // Breadth-first search over eight rooms; first moves are carried along.
+        let mut seen = [false; 8];
+        seen[from as usize] = true;
+        let mut frontier: Vec<(Room, Compass)> = Vec::new();
+        for (direction, room) in self.exits(from) {
+            seen[*room as usize] = true;
+            frontier.push((*room, *direction));
+        }
+        while !frontier.is_empty() {
+            if let Some((_, first)) = frontier.iter().find(|(room, _)| *room == to) {
+                return Some(*first);
+            }
+            let mut next = Vec::new();
+            for (room, first) in frontier {
+                for (_, neighbour) in self.exits(room) {
+                    if !seen[*neighbour as usize] {
+                        seen[*neighbour as usize] = true;
+                        next.push((*neighbour, first));
+                    }
+                }
+            }
+            frontier = next;
+        }
+        None
+    }
+
+    /// The rooms, in [`Room::ALL`] order, that look like the description `exits` and
+    /// `furniture` (what a room shows of itself whatever the objects in it).
+    pub fn rooms_looking_like(self, exits: &[Compass], furniture: Furniture) -> Vec<Room> {
+        Room::ALL
+            .into_iter()
+            .filter(|room| {
+                let own = self.exits(*room);
+                own.len() == exits.len()
+                    && own.iter().all(|(direction, _)| exits.contains(direction))
+                    && Furniture::of(*room) == furniture
+            })
+            .collect()
+    }
+}
+
+/// What a room shows of itself: its table or container, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Furniture {
+    pub table: bool,
+    pub container: Option<Container>,
+}
+
+impl Furniture {
+    pub const fn of(room: Room) -> Self {
+        Self { table: room.has_table(), container: room.container() }
+    }
+}
+
 /// A compass direction of a doorway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Compass {
@@ -29,6 +129,8 @@ pub enum Compass {
 }
 
 impl Compass {
+    pub const ALL: [Self; 4] = [Self::North, Self::South, Self::East, Self::West];
+
     pub const fn name(self) -> &'static str {
         match self {
             Self::North => "north",
@@ -207,12 +309,19 @@ pub struct House {
     pub items: [Place; 7],
     /// Indexed by chest, fridge.
     open: [bool; 2],
+    pub layout: Layout,
 }
 
 impl House {
-    /// The house at the start of an episode, the agent in `room`.
+    /// The house at the start of an episode, the agent in `room` (LMRL-Gym's layout).
     pub const fn new(room: Room) -> Self {
+        Self::with_layout(room, Layout::Distinct)
+    }
+
+    /// The house at the start of an episode with `layout`, the agent in `room`.
+    pub const fn with_layout(room: Room, layout: Layout) -> Self {
         Self {
+            layout,
             room,
             items: [
                 Place::Table(Room::LivingRoom),
@@ -225,6 +334,11 @@ impl House {
             ],
             open: [false, false],
         }
+    }
+
+    /// The doorways of the agent's room.
+    pub const fn exits(&self) -> &'static [(Compass, Room)] {
+        self.layout.exits(self.room)
     }
 
     pub const fn place(&self, item: Item) -> Place {
@@ -250,7 +364,7 @@ impl House {
         let room = self.room;
         let open_here = |container: Container| room.container() == Some(container) && self.is_open(container);
         match command {
-            Command::Go(direction) => room.exits().iter().any(|(d, _)| *d == direction),
+            Command::Go(direction) => self.exits().iter().any(|(d, _)| *d == direction),
             Command::Take(item, Source::Floor) => self.place(item) == Place::Floor(room),
             Command::Take(item, Source::Table) => self.place(item) == Place::Table(room),
             Command::Take(item, Source::Inside(container)) => {
@@ -274,12 +388,37 @@ impl House {
             .map(|(text, command)| (text.as_str(), *command))
     }
 
+    /// Whether a command could be possible for an agent that does not know what it carries:
+    /// [`House::allows`] with every command about a carried object (drop, put on a table,
+    /// insert, eat) allowed whenever the room affords it, carried or not.
+    pub fn allows_whatever_is_carried(&self, command: Command) -> bool {
+        let room = self.room;
+        let open_here = |container: Container| room.container() == Some(container) && self.is_open(container);
+        match command {
+            Command::Drop(_) => true,
+            Command::PutOnTable(_) => room.has_table(),
+            Command::Insert(_, container) => open_here(container),
+            Command::Eat(item) => item.edible(),
+            _ => self.allows(command),
+        }
+    }
+
+    /// The commands listed to an agent that does not see what it carries, sorted by text:
+    /// every [`House::allows_whatever_is_carried`] command, so the list says nothing of the
+    /// inventory.
+    pub fn listed_whatever_is_carried(&self) -> impl Iterator<Item = (&'static str, Command)> + '_ {
+        all_commands()
+            .iter()
+            .filter(|(_, command)| self.allows_whatever_is_carried(*command))
+            .map(|(text, command)| (text.as_str(), *command))
+    }
+
     /// Applies an admissible command.
     pub fn apply(&mut self, command: Command) {
         match command {
             Command::Go(direction) => {
-                if let Some((_, next)) = self.room.exits().iter().find(|(d, _)| *d == direction) {
-                    self.room = *next;
+                if let Some(next) = self.layout.neighbour(self.room, direction) {
+                    self.room = next;
                 }
             }
             Command::Take(item, _) => self.items[item as usize] = Place::Held,
@@ -339,35 +478,9 @@ pub fn normalise_command(text: &str) -> Option<String> {
     Some(normal)
 }
 
-/// The shortest first step from `from` to `to` (`None` when already there).
+/// The shortest first step from `from` to `to` in LMRL-Gym's house (`None` when already there).
 pub fn next_step(from: Room, to: Room) -> Option<Compass> {
-    if from == to {
-        return None;
-    }
-    // Breadth-first search over eight rooms; first moves are carried along.
-    let mut seen = [false; 8];
-    seen[from as usize] = true;
-    let mut frontier: Vec<(Room, Compass)> = Vec::new();
-    for (direction, room) in from.exits() {
-        seen[*room as usize] = true;
-        frontier.push((*room, *direction));
-    }
-    while !frontier.is_empty() {
-        if let Some((_, first)) = frontier.iter().find(|(room, _)| *room == to) {
-            return Some(*first);
-        }
-        let mut next = Vec::new();
-        for (room, first) in frontier {
-            for (_, neighbour) in room.exits() {
-                if !seen[*neighbour as usize] {
-                    seen[*neighbour as usize] = true;
-                    next.push((*neighbour, first));
-                }
-            }
-        }
-        frontier = next;
-    }
-    None
+    Layout::Distinct.next_step(from, to)
 }
 
 /// The room whose doorways are exactly `exits` (every room's set of exit directions differs).

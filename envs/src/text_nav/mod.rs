@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use sim_core::prelude::*;
 use sim_core::seed::stream;
 
-pub use house::{Command, Compass, Container, House, Item, Place, Room, Source, next_step, room_with_exits};
+pub use house::{
+    Command, Compass, Container, Furniture, House, Item, Layout, Place, Room, Source, next_step, room_with_exits,
+};
 
 /// How an episode's start room is chosen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,11 +42,16 @@ pub struct TextNavConfig {
     /// 15, LMRL-Gym's data-collection horizon: the shortest solution from any room takes at
     /// most 9 commands.
     pub max_turns: u32,
+    /// The house: LMRL-Gym's (`Distinct`, the default) or one whose passages look alike
+    /// (`LookAlike`, the shortest solution from any room at most 10 commands). In the
+    /// partially observed variant the look-alike house also keeps the inventory hidden: its
+    /// list of commands offers what could be done with every object whether carried or not.
+    pub layout: Layout,
 }
 
 impl Default for TextNavConfig {
     fn default() -> Self {
-        Self { start: StartSelection::Random, max_turns: DEFAULT_MAX_TURNS }
+        Self { start: StartSelection::Random, max_turns: DEFAULT_MAX_TURNS, layout: Layout::Distinct }
     }
 }
 
@@ -56,6 +63,13 @@ pub const SCORE_ANCHORS: ScoreAnchors = ScoreAnchors { min: 0.0, average: 0.26, 
 
 /// The objective, shown at the start of every episode.
 pub const OBJECTIVE: &str = "Your objective: put the stale food in the fridge and close it.";
+
+/// The sentence that opens an episode in the look-alike house (agents read the layout from it).
+pub const LOOK_ALIKE_NOTE: &str = "In this house several rooms look alike.";
+
+/// Added to the look-alike note in the partially observed variant.
+pub const UNLISTED_INVENTORY_NOTE: &str = "What you carry is not shown: the commands for carried things are \
+listed whether or not you carry them, and refused if you do not.";
 
 const INTRO: &str = "You are in a house. Each turn, reply with one of the admissible commands listed after the \
 description.";
@@ -179,7 +193,7 @@ pub fn describe_into(text: &mut String, house: &House, view: View) {
         text.push_str(". ");
     }
     text.push_str("Exits: ");
-    push_list(text, room.exits().iter().map(|(direction, _)| direction.name()));
+    push_list(text, house.exits().iter().map(|(direction, _)| direction.name()));
     text.push('.');
     if view == View::Full {
         text.push_str("\nYou are carrying");
@@ -193,12 +207,17 @@ pub fn describe_into(text: &mut String, house: &House, view: View) {
     }
     text.push('\n');
     text.push_str(ADMISSIBLE_PREFIX);
-    for (index, (command, _)) in house.admissible().enumerate() {
-        if index > 0 {
-            text.push_str(", ");
-        }
-        text.push_str(command);
-    }
+    if hides_inventory(house, view) {
+        push_list(text, house.listed_whatever_is_carried().map(|(command, _)| command));
+    } else {
+        push_list(text, house.admissible().map(|(command, _)| command));
+    };
+}
+
+/// Whether the listed commands must not reveal the inventory: the partially observed view of
+/// the look-alike house.
+pub fn hides_inventory(house: &House, view: View) -> bool {
+    view == View::Partial && house.layout == Layout::LookAlike
 }
 
 /// What a command did, in words.
@@ -227,9 +246,14 @@ pub const WIN_TEXT: &str = "You close the fridge with the stale food inside: you
 
 fn spawn(config: &TextNavConfig, view: View, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
     let start = start_room(config, episode);
-    let house = House::new(start);
+    let house = House::with_layout(start, config.layout);
     entity.insert((HouseState { house, start }, NavRules { view }, CommandResult::default()));
-    Cow::Owned(format!("{INTRO}\n{OBJECTIVE}\n{}", describe(&house, view)))
+    let note = match (config.layout, view) {
+        (Layout::Distinct, _) => String::new(),
+        (Layout::LookAlike, View::Full) => format!(" {LOOK_ALIKE_NOTE}"),
+        (Layout::LookAlike, View::Partial) => format!(" {LOOK_ALIKE_NOTE} {UNLISTED_INVENTORY_NOTE}"),
+    };
+    Cow::Owned(format!("{INTRO}{note}\n{OBJECTIVE}\n{}", describe(&house, view)))
 }
 
 fn validate(config: &TextNavConfig) -> Result<(), String> {

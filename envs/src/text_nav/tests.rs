@@ -111,3 +111,65 @@ fn shortest_routes() {
     assert_eq!(next_step(Room::Bathroom, Room::Kitchen), Some(Compass::North));
     assert_eq!(next_step(Room::Kitchen, Room::Kitchen), None);
 }
+
+#[test]
+fn look_alike_doors_are_two_way_and_passages_look_the_same() {
+    let layout = Layout::LookAlike;
+    for room in Room::ALL {
+        for (direction, next) in layout.exits(room) {
+            let back = layout.exits(*next).iter().find(|(_, r)| *r == room);
+            assert!(back.is_some(), "{room:?} -> {next:?} is one-way");
+            let opposite = match direction {
+                Compass::North => Compass::South,
+                Compass::South => Compass::North,
+                Compass::East => Compass::West,
+                Compass::West => Compass::East,
+            };
+            assert_eq!(back.map(|(d, _)| *d), Some(opposite), "{room:?} -> {next:?}");
+        }
+    }
+    let passages = layout.rooms_looking_like(&[Compass::East, Compass::West], Furniture::of(Room::Garden));
+    assert_eq!(passages, vec![Room::Bathroom, Room::Garden, Room::Backyard]);
+    let houses: Vec<String> =
+        passages.iter().map(|room| describe(&House::with_layout(*room, layout), View::Partial)).collect();
+    assert!(houses.windows(2).all(|pair| pair[0] == pair[1]), "{houses:?}");
+    // Every room reaches the living room and the kitchen.
+    for room in Room::ALL {
+        for target in [Room::LivingRoom, Room::Kitchen] {
+            assert!(room == target || layout.next_step(room, target).is_some());
+        }
+    }
+}
+
+#[test]
+fn partially_observed_look_alike_lists_do_not_reveal_the_inventory() {
+    let config = TextNavConfig {
+        start: StartSelection::Fixed(Room::LivingRoom),
+        layout: Layout::LookAlike,
+        ..Default::default()
+    };
+    let kind: Arc<dyn EnvKind> = kind::<TextNavPartiallyObserved>(config).unwrap();
+    let mut nav = GymEnv::new(kind);
+    let reset = nav.reset(Some(0));
+    assert!(reset.observation.contains(LOOK_ALIKE_NOTE));
+    let before = reset.observation.lines().last().unwrap().to_owned();
+    assert!(before.contains("drop stale food"), "{before}");
+    let step = nav.step("take fresh food from table");
+    assert!(!step.info.invalid_action);
+    let step = nav.step("take stale food from table");
+    assert!(!step.info.invalid_action);
+    // Carrying both now: the list differs only by the foods no longer on the table.
+    let after = step.observation.lines().last().unwrap().to_owned();
+    let without_takes = |list: &str| -> Vec<String> {
+        list.split(", ").filter(|command| !command.starts_with("take ")).map(str::to_owned).collect()
+    };
+    assert_eq!(without_takes(&before), without_takes(&after));
+    // A listed command about something not carried is refused.
+    let step = nav.step("drop bowl");
+    assert!(step.info.invalid_action, "{}", step.observation);
+    // LMRL-Gym's house, partially observed, lists only what is possible.
+    let mut plain = env::<TextNavPartiallyObserved>(Room::LivingRoom);
+    let reset = plain.reset(Some(0));
+    assert!(!reset.observation.contains("drop stale food"));
+    assert!(!reset.observation.contains(LOOK_ALIKE_NOTE));
+}

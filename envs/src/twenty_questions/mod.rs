@@ -29,6 +29,56 @@ pub enum ObjectSelection {
     Cycle,
 }
 
+/// How the oracle answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AnswerStyle {
+    /// "Yes." or "No." from the knowledge base; a question it cannot map gets "No." (LMRL-Gym's
+    /// rule, the default).
+    #[default]
+    Exact,
+    /// Closer to the paper's language-model oracle: a question the oracle cannot map gets
+    /// "I don't know.", and for [`VAGUE_SHARE`] of the attributes, drawn per episode, the
+    /// oracle only says "Maybe." (asking again does not help). Guesses are answered as usual.
+    Vague,
+}
+
+/// Share of the attributes an oracle in [`AnswerStyle::Vague`] is unsure about.
+pub const VAGUE_SHARE: f64 = 0.25;
+
+/// The reply of a vague oracle to an attribute it is unsure about.
+pub const MAYBE_REPLY: &str = "Maybe.";
+/// The reply of a vague oracle to a question it cannot map.
+pub const DONT_KNOW_REPLY: &str = "I don't know.";
+
+/// The episode's answer style and the seed its unsure attributes are drawn from.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct OracleStyle {
+    pub style: AnswerStyle,
+    pub seed: u64,
+}
+
+impl OracleStyle {
+    /// Whether the oracle only says "Maybe." about `attribute` in this episode (one draw per
+    /// attribute from `stream_indexed(seed, "oracle-vague", attribute)`).
+    pub fn unsure_about(&self, attribute: knowledge::AttributeId) -> bool {
+        self.style == AnswerStyle::Vague
+            && sim_core::seed::stream_indexed(self.seed, "oracle-vague", u64::from(attribute)).random::<f64>()
+                < VAGUE_SHARE
+    }
+
+    /// The verdict in this style.
+    pub fn restyle(&self, question: Question, verdict: Verdict) -> Verdict {
+        if self.style == AnswerStyle::Exact {
+            return verdict;
+        }
+        match question {
+            Question::Unknown => Verdict::DontKnow,
+            Question::Attribute { attribute, .. } if self.unsure_about(attribute) => Verdict::Maybe,
+            _ => verdict,
+        }
+    }
+}
+
 /// The env's section of a scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -40,6 +90,8 @@ pub struct TwentyQuestionsConfig {
     pub selection: ObjectSelection,
     /// Play only these objects (names or aliases); empty means all.
     pub objects: Vec<String>,
+    /// How the oracle answers (`Exact` by default).
+    pub answer_style: AnswerStyle,
 }
 
 impl Default for TwentyQuestionsConfig {
@@ -49,6 +101,7 @@ impl Default for TwentyQuestionsConfig {
             max_question_words: 40,
             selection: ObjectSelection::Random,
             objects: Vec::new(),
+            answer_style: AnswerStyle::Exact,
         }
     }
 }
@@ -99,6 +152,10 @@ questions, one per turn, and I will answer \"Yes.\" or \"No.\". You may ask at m
 and every question costs a point except the one that names the object. To win, ask \"Is it a ...?\" \
 with its name.";
 
+/// Added to the opening prompt of a vague oracle.
+pub const VAGUE_NOTE: &str = "Sometimes I am not sure and answer \"Maybe.\", and I answer \"I don't know.\" to \
+questions I cannot answer.";
+
 const INVALID_MESSAGE: &str = "Invalid question: ask one yes/no question that starts with a word \
 like Is, Does or Can, in at most {max} words. This still counts as a question.";
 
@@ -139,7 +196,11 @@ impl Environment for TwentyQuestions {
             SecretObject(pool[pick]),
             QuestionRules { max_questions: config.max_questions, max_question_words: config.max_question_words },
             Exchange { question: Question::Unknown, verdict: Verdict::No },
+            OracleStyle { style: config.answer_style, seed: episode.seed },
         ));
+        if config.answer_style == AnswerStyle::Vague {
+            return Cow::Owned(format!("{} {VAGUE_NOTE}", PROMPT.replace("{max}", &config.max_questions.to_string())));
+        }
         if config.max_questions == DEFAULT_MAX_QUESTIONS {
             Cow::Borrowed(default_prompt())
         } else {
@@ -189,11 +250,12 @@ fn parse_question(mut episodes: Query<(&AgentAction, &QuestionRules, &mut Exchan
     }
 }
 
-fn answer_question(mut episodes: Query<(&AgentAction, &SecretObject, &mut Exchange)>) {
+fn answer_question(mut episodes: Query<(&AgentAction, &SecretObject, &OracleStyle, &mut Exchange)>) {
     let knowledge = knowledge();
-    for (action, secret, mut exchange) in &mut episodes {
+    for (action, secret, style, mut exchange) in &mut episodes {
         if action.pending().is_some() {
-            exchange.verdict = oracle::answer(knowledge, secret.0, exchange.question);
+            let verdict = oracle::answer(knowledge, secret.0, exchange.question);
+            exchange.verdict = style.restyle(exchange.question, verdict);
         }
     }
 }
@@ -206,6 +268,8 @@ fn render_answer(mut episodes: Query<(&AgentAction, &QuestionRules, &Exchange, &
         match exchange.verdict {
             Verdict::Yes | Verdict::Correct => reply.set(Speaker::Partner, Kind::Observation, "Yes."),
             Verdict::No => reply.set(Speaker::Partner, Kind::Observation, "No."),
+            Verdict::Maybe => reply.set(Speaker::Partner, Kind::Observation, MAYBE_REPLY),
+            Verdict::DontKnow => reply.set(Speaker::Partner, Kind::Observation, DONT_KNOW_REPLY),
             Verdict::Invalid(_) => reply.set(
                 Speaker::Env,
                 Kind::Admin,

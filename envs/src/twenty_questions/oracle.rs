@@ -391,6 +391,10 @@ pub enum Verdict {
     No,
     /// The question named the secret object.
     Correct,
+    /// A vague oracle is unsure (see `AnswerStyle::Vague`).
+    Maybe,
+    /// A vague oracle cannot answer the question.
+    DontKnow,
     Invalid(InvalidQuestion),
 }
 
