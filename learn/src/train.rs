@@ -27,9 +27,8 @@ use std::time::Instant;
 use candle_core::Device;
 use rand::RngExt;
 use rand::seq::SliceRandom;
-use ron::value::RawValue;
 use serde::{Deserialize, Serialize};
-use sim_core::registry::{line_column, locate_config_error};
+use sim_core::registry::{EnvSection, line_column};
 use sim_core::seed::{episode_seed, stream_indexed};
 use sim_core::{EnvKind, Episode, EpisodeRecord, Registry, RunPlan, run_episodes};
 
@@ -148,14 +147,6 @@ impl Default for EvalConfig {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnvSection<'a> {
-    id: String,
-    #[serde(borrow, default)]
-    config: Option<&'a RawValue>,
-}
-
 fn default_threads() -> usize {
     1
 }
@@ -251,11 +242,7 @@ pub fn parse(text: &str, name: &str, shown: &str, registry: &Registry) -> Result
         .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
         .from_str(text)
         .map_err(|error| invalid(error.span.start.line, error.span.start.col, error.code.to_string()))?;
-    let config_text = file.env.config.map(RawValue::get_ron);
-    let env = registry.make(&file.env.id, config_text).map_err(|error| {
-        let (line, column, message) = locate_config_error(text, &file.env.id, config_text, &error);
-        invalid(line, column, message)
-    })?;
+    let env = file.env.make(registry, text).map_err(|(line, column, message)| invalid(line, column, message))?;
     file.policy.validate().map_err(|message| at("policy", message))?;
     if file.threads == 0 || file.live_episodes == 0 || file.checkpoint_every == 0 {
         return Err(at("threads", "`threads`, `live_episodes` and `checkpoint_every` must be at least 1".into()));
@@ -292,7 +279,7 @@ pub fn parse(text: &str, name: &str, shown: &str, registry: &Registry) -> Result
         }
     }
     if let Some(minutes) = file.minutes
-        && !(minutes > 0.0)
+        && (minutes.is_nan() || minutes <= 0.0)
     {
         return Err(at("minutes", "`minutes` must be positive".into()));
     }
@@ -533,6 +520,14 @@ fn truncate_after(path: &Path, last: u64) -> Result<(), LearnError> {
     std::fs::write(path, kept).map_err(|error| LearnError::io(path, error))
 }
 
+/// Removes a folder and what it holds; nothing when it does not exist.
+fn remove_folder(path: &Path) -> Result<(), LearnError> {
+    if path.exists() {
+        std::fs::remove_dir_all(path).map_err(|error| LearnError::io(path, error))?;
+    }
+    Ok(())
+}
+
 /// Copies the files of `from` (no subfolders) into a new folder `to`; nothing when `from` does
 /// not exist.
 fn copy_folder(from: &Path, to: &Path) -> Result<(), LearnError> {
@@ -618,9 +613,7 @@ impl<'a> Trainer<'a> {
             }
             optimizer.steps = state.optimizer_steps;
             let best = config.out.join("best");
-            if best.exists() {
-                std::fs::remove_dir_all(&best).map_err(|error| LearnError::io(&best, error))?;
-            }
+            remove_folder(&best)?;
             copy_folder(&folder.join("best"), &best)?;
             truncate_after(&metrics_path, state.update)?;
             truncate_after(&timing_path, state.update)?;
@@ -630,10 +623,7 @@ impl<'a> Trainer<'a> {
             for path in [&metrics_path, &timing_path] {
                 std::fs::write(path, "").map_err(|error| LearnError::io(path, error))?;
             }
-            let best = config.out.join("best");
-            if best.exists() {
-                std::fs::remove_dir_all(&best).map_err(|error| LearnError::io(&best, error))?;
-            }
+            remove_folder(&config.out.join("best"))?;
             (start_model, 0, Vec::new())
         };
         let train_path = config.out.join("train.ron");
@@ -684,7 +674,8 @@ impl<'a> Trainer<'a> {
         );
         progress.set_position(self.first_update);
         let started = Instant::now();
-        let mut last = self.first_update;
+        // A resumed run that had already finished trains nothing and reports its last update.
+        let mut last = self.first_update.saturating_sub(1);
         for update in self.first_update..=config.updates {
             let clock = Instant::now();
             (self.rollout_seconds, self.eval_seconds) = (0.0, 0.0);
@@ -771,17 +762,13 @@ impl<'a> Trainer<'a> {
             return Ok(());
         }
         let staging = self.config.out.join("best.new");
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|error| LearnError::io(&staging, error))?;
-        }
+        remove_folder(&staging)?;
         self.policy.save(&staging)?;
         let record = BestEvaluation { update, eval: *evaluation };
         let json = serde_json::to_string_pretty(&record).map_err(|error| LearnError::Checkpoint(error.to_string()))?;
         let eval_path = staging.join("eval.json");
         std::fs::write(&eval_path, json + "\n").map_err(|error| LearnError::io(&eval_path, error))?;
-        if folder.exists() {
-            std::fs::remove_dir_all(&folder).map_err(|error| LearnError::io(&folder, error))?;
-        }
+        remove_folder(&folder)?;
         std::fs::rename(&staging, &folder).map_err(|error| LearnError::io(&folder, error))
     }
 
@@ -790,9 +777,7 @@ impl<'a> Trainer<'a> {
     fn checkpoint(&self, update: u64) -> Result<(), LearnError> {
         let folder = checkpoint_folder(self.config);
         let staging = self.config.out.join("checkpoint.new");
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|error| LearnError::io(&staging, error))?;
-        }
+        remove_folder(&staging)?;
         self.policy.save(&staging)?;
         let moments = self.optimizer.moments.iter().flat_map(|(name, (first, second))| {
             [(format!("{name}.first"), first.clone()), (format!("{name}.second"), second.clone())]
@@ -807,17 +792,12 @@ impl<'a> Trainer<'a> {
         // The best policy so far travels with the checkpoint, so a resume restores it too.
         copy_folder(&self.config.out.join("best"), &staging.join("best"))?;
         let previous = self.config.out.join("checkpoint.old");
-        if previous.exists() {
-            std::fs::remove_dir_all(&previous).map_err(|error| LearnError::io(&previous, error))?;
-        }
+        remove_folder(&previous)?;
         if folder.exists() {
             std::fs::rename(&folder, &previous).map_err(|error| LearnError::io(&folder, error))?;
         }
         std::fs::rename(&staging, &folder).map_err(|error| LearnError::io(&folder, error))?;
-        if previous.exists() {
-            std::fs::remove_dir_all(&previous).map_err(|error| LearnError::io(&previous, error))?;
-        }
-        Ok(())
+        remove_folder(&previous)
     }
 
     fn write_curve(&self) -> Result<(), LearnError> {

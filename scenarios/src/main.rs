@@ -110,8 +110,8 @@ fn serve(cli: &Cli, registry: sim_core::Registry) -> anyhow::Result<()> {
 
 /// Keeps freed memory in the process instead of returning it to the system at once: training
 /// on candle allocates a fresh buffer per tensor operation, and glibc's default serves large
-/// ones with `mmap`, so every step paid page faults and zeroing (measured: a third of a PPO
-/// update's time on the maze). Changes no result.
+/// ones with `mmap`, so every step paid page faults and zeroing (about a fifth of a maze PPO
+/// update's `perf` profile). Changes no result.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before any training thread.

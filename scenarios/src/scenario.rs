@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ron::value::RawValue;
 use serde::Deserialize;
-use sim_core::registry::{line_column, locate_config_error};
+use sim_core::registry::{EnvSection, line_column};
 use sim_core::{EnvKind, Registry};
 use thiserror::Error;
 
@@ -19,14 +18,6 @@ pub enum ScenarioError {
     NotFound { name: String, path: String },
     #[error("{path}: {source}")]
     Unreadable { path: String, source: std::io::Error },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnvSection<'a> {
-    id: String,
-    #[serde(borrow, default)]
-    config: Option<&'a RawValue>,
 }
 
 fn default_batch_size() -> usize {
@@ -128,11 +119,7 @@ pub fn parse(text: &str, name: &str, shown: &str, registry: &Registry) -> Result
         .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
         .from_str(text)
         .map_err(|e| invalid(e.span.start.line, e.span.start.col, e.code.to_string()))?;
-    let config_text = file.env.config.map(RawValue::get_ron);
-    let env = registry.make(&file.env.id, config_text).map_err(|error| {
-        let (line, column, message) = locate_config_error(text, &file.env.id, config_text, &error);
-        invalid(line, column, message)
-    })?;
+    let env = file.env.make(registry, text).map_err(|(line, column, message)| invalid(line, column, message))?;
     if file.episodes == 0 || file.batch_size == 0 || file.threads == 0 {
         let field = if file.episodes == 0 {
             "episodes"

@@ -63,6 +63,29 @@ impl Registry {
     }
 }
 
+/// The `env` section of a scenario or training file: an env id and, optionally, its config as
+/// RON text (kept raw, so the env's own config type parses it).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSection<'a> {
+    pub id: String,
+    #[serde(borrow, default)]
+    pub config: Option<&'a ron::value::RawValue>,
+}
+
+impl EnvSection<'_> {
+    /// Builds the env; `file_text` is the whole file this section was parsed from.
+    ///
+    /// # Errors
+    /// (line, column, message) of the problem, positions 1-based in `file_text`.
+    pub fn make(&self, registry: &Registry, file_text: &str) -> Result<Arc<dyn EnvKind>, (usize, usize, String)> {
+        let config_text = self.config.map(ron::value::RawValue::get_ron);
+        registry
+            .make(&self.id, config_text)
+            .map_err(|error| locate_config_error(file_text, &self.id, config_text, &error))
+    }
+}
+
 /// 1-based line and column of a byte offset of `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
