@@ -3,9 +3,9 @@
 use envs::twenty_questions::EXPERT_MEAN_RETURN;
 use sim_core::{EpisodeStats, RunPlan, run_episodes};
 
-fn play(agent: &str, episodes: u64, seed: u64) -> EpisodeStats {
-    let env = "twenty_questions-v0";
-    let kind = envs::registry().make(env, None).unwrap();
+/// One run of a built-in agent on an env config (`None`: the default), two threads.
+fn run(env: &str, config: Option<&str>, agent: &str, episodes: u64, seed: u64) -> EpisodeStats {
+    let kind = envs::registry().make(env, config).unwrap();
     let factory = agents::built_in(agent, env).unwrap();
     let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2 };
     let mut stats = EpisodeStats::default();
@@ -15,6 +15,10 @@ fn play(agent: &str, episodes: u64, seed: u64) -> EpisodeStats {
     })
     .unwrap();
     stats
+}
+
+fn play(agent: &str, episodes: u64, seed: u64) -> EpisodeStats {
+    run("twenty_questions-v0", None, agent, episodes, seed)
 }
 
 #[test]
@@ -352,16 +356,7 @@ fn car_dealer_expert_beats_the_random_seller_by_a_clear_margin() {
 
 /// One run of a built-in agent on an env config (seed 0, two threads).
 fn run_config(env: &str, config: &str, agent: &str, episodes: u64) -> EpisodeStats {
-    let kind = envs::registry().make(env, Some(config)).unwrap();
-    let factory = agents::built_in(agent, env).unwrap();
-    let plan = RunPlan { seed: 0, first_episode: 0, episodes, batch_size: 64, threads: 2 };
-    let mut stats = EpisodeStats::default();
-    run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
-        stats.add(&r);
-        Ok(())
-    })
-    .unwrap();
-    stats
+    run(env, Some(config), agent, episodes, 0)
 }
 
 #[test]
