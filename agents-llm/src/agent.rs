@@ -135,8 +135,9 @@ pub struct LlmAgent {
 }
 
 impl LlmAgent {
-    pub fn new(model: Arc<LanguageModel>, config: LlmConfig, env_id: &str) -> Self {
-        Self { model, config, format: action_format(env_id), episodes: BTreeMap::new(), log: Vec::new() }
+    /// An agent for an env whose declared LLM lead is `lead` ([`sim_core::EnvKind::llm_lead`]).
+    pub fn new(model: Arc<LanguageModel>, config: LlmConfig, lead: &'static str) -> Self {
+        Self { model, config, format: action_format(lead), episodes: BTreeMap::new(), log: Vec::new() }
     }
 
     /// Every turn played so far, in order.

@@ -52,21 +52,21 @@ pub enum LlmError {
 /// The agent name the runner offers for every env.
 pub const AGENT_NAME: &str = "llm";
 
-/// A factory of [`LlmAgent`]s for an env sharing one loaded model (`None`: the default
-/// SmolLM2 Q8_0, fetched if needed), for `scenarios --agent llm [--model PATH]`.
+/// A factory of [`LlmAgent`]s sharing one loaded model (`None`: the default SmolLM2 Q8_0,
+/// fetched if needed), for `scenarios --agent llm [--model PATH]`, for an env whose declared
+/// LLM lead is `lead` ([`sim_core::EnvKind::llm_lead`]).
 ///
 /// # Errors
 /// The model cannot be fetched or loaded.
 pub fn factory(
     model: Option<&Path>,
     config: LlmConfig,
-    env_id: &str,
+    lead: &'static str,
 ) -> Result<Box<dyn Fn() -> Box<dyn sim_core::Agent> + Sync>, LlmError> {
     let device = default_device()?;
     let model = Arc::new(match model {
         Some(path) => LanguageModel::load(path, &device)?,
         None => LanguageModel::smollm2(&device)?,
     });
-    let env_id = env_id.to_owned();
-    Ok(Box::new(move || Box::new(LlmAgent::new(Arc::clone(&model), config.clone(), &env_id))))
+    Ok(Box::new(move || Box::new(LlmAgent::new(Arc::clone(&model), config.clone(), lead))))
 }

@@ -100,16 +100,13 @@ pub fn first_line(text: &str) -> String {
     text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("").to_owned()
 }
 
-/// The action format of an env, by id. The default is a one-line action (a question, a move):
-/// the first line of the sampled text. Twenty Questions leads each answer with "Is it", so a
-/// small model continues a yes/no question instead of chatting (measured: greedy
-/// SmolLM2-135M without the lead answers "I'm ready to play. What's your next question?" on
-/// every turn). An env whose actions span lines or carry a tagged answer gets its own entry here.
-pub fn action_format(env_id: &str) -> ActionFormat {
-    let lead = match env_id {
-        "twenty_questions-v0" => "Is it",
-        _ => "",
-    };
+/// The action format of an env whose declared LLM lead is `lead`
+/// ([`sim_core::Environment::LLM_LEAD`], read through [`sim_core::EnvKind::llm_lead`]): a
+/// one-line action (a question, a move), the first line of the sampled text. Twenty Questions
+/// declares the lead "Is it", so a small model continues a yes/no question instead of chatting
+/// (measured: greedy SmolLM2-135M without the lead answers "I'm ready to play. What's your next
+/// question?" on every turn).
+pub fn action_format(lead: &'static str) -> ActionFormat {
     ActionFormat { stop_at_newline: true, lead, extract: first_line }
 }
 
@@ -136,9 +133,9 @@ mod tests {
 
     #[test]
     fn the_lead_starts_the_action() {
-        let format = action_format("twenty_questions-v0");
+        let format = action_format("Is it");
         assert_eq!(format.action(" a kind of fruit?\nmore"), "Is it a kind of fruit?");
-        assert_eq!(action_format("wordle-v0").action("crane\n"), "crane");
+        assert_eq!(action_format("").action("crane\n"), "crane");
     }
 
     #[test]

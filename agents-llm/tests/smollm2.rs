@@ -5,7 +5,8 @@ use std::sync::{Arc, OnceLock};
 
 use agents_llm::{LanguageModel, LlmAgent, LlmConfig, Sampling};
 use candle_core::Device;
-use sim_core::{EpisodeRecord, Kind, RunPlan, run_episodes};
+use envs::twenty_questions::TwentyQuestions;
+use sim_core::{Environment, EpisodeRecord, Kind, RunPlan, run_episodes};
 
 fn model() -> Arc<LanguageModel> {
     static MODEL: OnceLock<Arc<LanguageModel>> = OnceLock::new();
@@ -17,7 +18,7 @@ fn play(config: &LlmConfig, seed: u64, episodes: u64, batch_size: usize) -> Vec<
     let kind = envs::registry().make("twenty_questions-v0", Some("(max_questions: 3)")).unwrap();
     let plan = RunPlan { seed, first_episode: 0, episodes, batch_size, threads: 1 };
     let factory = || -> Box<dyn sim_core::Agent> {
-        Box::new(LlmAgent::new(Arc::clone(&model), config.clone(), "twenty_questions-v0"))
+        Box::new(LlmAgent::new(Arc::clone(&model), config.clone(), TwentyQuestions::LLM_LEAD))
     };
     let mut records: Vec<EpisodeRecord> = Vec::new();
     run_episodes(&kind, &plan, &factory, &mut |record| {
@@ -61,7 +62,7 @@ fn smollm2_asks_well_formed_questions_recorded_with_their_tokens() {
             assert_eq!(tokens.token_ids.len(), tokens.logprobs.len());
             assert_eq!(tokens.loss_mask.len(), tokens.prompt_ids.len() + tokens.token_ids.len());
             let text = agents_llm::tokenizer::decode(&model().tokenizer, &tokens.token_ids).unwrap();
-            assert_eq!(entry.text, agents_llm::template::action_format("twenty_questions-v0").action(&text));
+            assert_eq!(entry.text, agents_llm::template::action_format(TwentyQuestions::LLM_LEAD).action(&text));
         }
         let questions: Vec<&str> = record.transcript.actions().collect();
         assert!(questions.iter().all(|q| q.ends_with('?')), "questions: {questions:?}");

@@ -8,7 +8,8 @@ use agents_llm::model::{Model, SequenceInput};
 use agents_llm::tiny::{HEADS, HIDDEN, KV_HEADS, LAYERS};
 use agents_llm::{LanguageModel, LlmAgent, LlmConfig, Sampling, TurnLog};
 use candle_core::Device;
-use sim_core::{Action, AgentError, AgentView, EpisodeRecord, Kind, RunPlan, run_episodes};
+use envs::twenty_questions::TwentyQuestions;
+use sim_core::{Action, AgentError, AgentView, Environment, EpisodeRecord, Kind, RunPlan, run_episodes};
 
 fn tiny_model() -> (tempfile::TempDir, Arc<LanguageModel>) {
     let dir = tempfile::tempdir().unwrap();
@@ -84,7 +85,7 @@ fn play(model: &Arc<LanguageModel>, config: &LlmConfig, episodes: u64, batch_siz
     let kind = envs::registry().make("twenty_questions-v0", Some("(max_questions: 4)")).unwrap();
     let plan = RunPlan { seed: 11, first_episode: 0, episodes, batch_size, threads: 1 };
     let factory = || -> Box<dyn sim_core::Agent> {
-        Box::new(LlmAgent::new(Arc::clone(model), config.clone(), "twenty_questions-v0"))
+        Box::new(LlmAgent::new(Arc::clone(model), config.clone(), TwentyQuestions::LLM_LEAD))
     };
     let mut records = Vec::new();
     run_episodes(&kind, &plan, &factory, &mut |record| {
@@ -113,7 +114,7 @@ fn actions_carry_their_tokens_and_the_sequence_is_append_only() {
             assert!(tokens.loss_mask[..tokens.prompt_ids.len()].iter().all(|&m| m == 0));
             assert!(tokens.loss_mask[tokens.prompt_ids.len()..].iter().all(|&m| m == 1));
             let generated = agents_llm::tokenizer::decode(&model.tokenizer, &tokens.token_ids).unwrap();
-            assert_eq!(entry.text, agents_llm::template::action_format("twenty_questions-v0").action(&generated));
+            assert_eq!(entry.text, agents_llm::template::action_format(TwentyQuestions::LLM_LEAD).action(&generated));
             sequence.extend(&tokens.prompt_ids);
             sequence.extend(&tokens.token_ids);
         }
@@ -149,7 +150,7 @@ fn each_turn_prefills_only_the_tokens_added_since_the_last() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let factory = || -> Box<dyn sim_core::Agent> {
         Box::new(Recording {
-            agent: LlmAgent::new(Arc::clone(&model), config.clone(), "twenty_questions-v0"),
+            agent: LlmAgent::new(Arc::clone(&model), config.clone(), TwentyQuestions::LLM_LEAD),
             log: Arc::clone(&log),
         })
     };

@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use agents_llm::model::SequenceInput;
 use agents_llm::{LanguageModel, LlmAgent, LlmConfig, TurnLog};
+use envs::twenty_questions::TwentyQuestions;
 use serde::Serialize;
-use sim_core::{Action, Agent, AgentError, AgentView, RunPlan, run_episodes};
+use sim_core::{Action, Agent, AgentError, AgentView, Environment, RunPlan, run_episodes};
 
 /// Decode throughput of one batch size.
 #[derive(Debug, Serialize)]
@@ -114,7 +115,7 @@ fn turn_latency(model: Arc<LanguageModel>) -> anyhow::Result<Vec<TurnReport>> {
         let (seconds, log) = (Arc::clone(&seconds), Arc::clone(&log));
         move || -> Box<dyn Agent> {
             Box::new(Timed {
-                inner: LlmAgent::new(Arc::clone(&model), LlmConfig::default(), "twenty_questions-v0"),
+                inner: LlmAgent::new(Arc::clone(&model), LlmConfig::default(), TwentyQuestions::LLM_LEAD),
                 seconds: Arc::clone(&seconds),
                 log: Arc::clone(&log),
             })

@@ -10,7 +10,6 @@
 //! Lines come in episode order whatever the batch size and threads, and are byte-identical
 //! for the same env config, seed and episode count.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +18,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use sim_core::{EnvKind, EpisodeRecord, Kind, Registry, RunPlan, TrajectoryWriter, run_episodes};
+use sim_core::{EnvKind, EpisodeRecord, InEpisodeOrder, Kind, Registry, RunPlan, TrajectoryWriter, run_episodes};
 
 /// The agent name every env's behaviour policy is registered under.
 pub const DATASET_AGENT: &str = "dataset";
@@ -180,19 +179,17 @@ fn invalid_steps(record: &EpisodeRecord) -> impl Iterator<Item = bool> + '_ {
 /// Writes records of either format in episode order.
 enum Sink {
     Trajectories(TrajectoryWriter<BufWriter<File>>),
-    Steps { out: BufWriter<File>, next: u64, waiting: BTreeMap<u64, EpisodeRecord>, line: Vec<u8> },
+    Steps { out: BufWriter<File>, order: InEpisodeOrder<EpisodeRecord>, line: Vec<u8> },
 }
 
 impl Sink {
     fn push(&mut self, record: EpisodeRecord) -> std::io::Result<()> {
         match self {
             Sink::Trajectories(writer) => writer.push(record),
-            Sink::Steps { out, next, waiting, line } => {
-                waiting.insert(record.episode, record);
-                while let Some(record) = waiting.remove(next) {
+            Sink::Steps { out, order, line } => {
+                for record in order.push(record.episode, record) {
                     write_steps(out, &record, line)?;
                     out.flush()?;
-                    *next += 1;
                 }
                 Ok(())
             }
@@ -230,7 +227,7 @@ pub fn generate(request: &DatasetRequest, registry: &Registry) -> anyhow::Result
     let file = create(&request.out)?;
     let mut sink = match request.format {
         Format::Trajectories => Sink::Trajectories(TrajectoryWriter::new(file, 0)),
-        Format::Steps => Sink::Steps { out: file, next: 0, waiting: BTreeMap::new(), line: Vec::new() },
+        Format::Steps => Sink::Steps { out: file, order: InEpisodeOrder::new(0), line: Vec::new() },
     };
     let progress = ProgressBar::new(request.episodes).with_style(
         ProgressStyle::with_template("{spinner} {pos}/{len} episodes [{elapsed_precise}] {wide_bar} {per_sec}")

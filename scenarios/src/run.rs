@@ -10,7 +10,7 @@ use agents::stdio::StdioAgent;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use sim_core::{EpisodeRecord, EpisodeStats, RunPlan, TrajectoryWriter, run_episodes};
+use sim_core::{EpisodeRecord, EpisodeStats, InEpisodeOrder, RunPlan, TrajectoryWriter, run_episodes};
 
 use crate::scenario::Scenario;
 
@@ -54,7 +54,7 @@ fn agent_factory(scenario: &Scenario) -> anyhow::Result<AgentFactory> {
         }));
     }
     if scenario.agent == agents_llm::AGENT_NAME {
-        let factory = agents_llm::factory(scenario.model.as_deref(), scenario.llm.clone(), &scenario.env.spec().id)?;
+        let factory = agents_llm::factory(scenario.model.as_deref(), scenario.llm.clone(), scenario.env.llm_lead())?;
         return Ok(factory);
     }
     built_in_agent(scenario)
@@ -78,24 +78,21 @@ pub fn built_in_agent(scenario: &Scenario) -> anyhow::Result<AgentFactory> {
 /// same bytes for every batch size, thread count or number of cluster workers.
 #[derive(Debug, Clone, Default)]
 pub struct OrderedStats {
-    next: u64,
-    waiting: std::collections::BTreeMap<u64, EpisodeRecord>,
+    order: InEpisodeOrder<EpisodeRecord>,
     stats: EpisodeStats,
 }
 
 impl OrderedStats {
     /// `first` is the index of the run's first episode.
     pub fn new(first: u64) -> Self {
-        Self { next: first, waiting: std::collections::BTreeMap::new(), stats: EpisodeStats::default() }
+        Self { order: InEpisodeOrder::new(first), stats: EpisodeStats::default() }
     }
 
     /// Accepts a finished episode in any order; counts every record that is now in sequence.
     /// Only the fields the statistics use are kept while a record waits.
     pub fn add(&mut self, record: &EpisodeRecord) {
-        self.waiting.insert(record.episode, record.clone_header());
-        while let Some(record) = self.waiting.remove(&self.next) {
+        for record in self.order.push(record.episode, record.clone_header()) {
             self.stats.add(&record);
-            self.next += 1;
         }
     }
 
@@ -106,7 +103,7 @@ impl OrderedStats {
 
     /// The index of the next episode to count.
     pub fn next(&self) -> u64 {
-        self.next
+        self.order.next()
     }
 }
 

@@ -7,7 +7,9 @@ use std::borrow::Cow;
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
-use crate::env::{EnvKind, Episode};
+use crate::components::Episode;
+pub use crate::components::{AgentAction, Ledger, Outcome, Reply, Turn};
+use crate::env::EnvKind;
 use crate::error::EngineError;
 use crate::record::EpisodeRecord;
 use crate::step::{Info, Step};
@@ -29,74 +31,6 @@ pub enum StepSet {
     Score,
     /// Engine: turn cap, transcript, episode end.
     Bookkeep,
-}
-
-/// The agent's action for the current step. Env systems read it through [`AgentAction::pending`].
-#[derive(Component, Debug, Default)]
-pub struct AgentAction {
-    action: Action,
-    pending: bool,
-}
-
-impl AgentAction {
-    /// The action to apply in this step, or `None` when the episode is not being stepped.
-    pub fn pending(&self) -> Option<&str> {
-        self.pending.then_some(self.action.as_str())
-    }
-}
-
-/// What the env says back in this step. Env systems set it in `Observe`.
-#[derive(Component, Debug)]
-pub struct Reply {
-    pub speaker: Speaker,
-    pub kind: Kind,
-    pub text: Cow<'static, str>,
-}
-
-impl Default for Reply {
-    fn default() -> Self {
-        Self { speaker: Speaker::Env, kind: Kind::Observation, text: Cow::Borrowed("") }
-    }
-}
-
-impl Reply {
-    pub fn set(&mut self, speaker: Speaker, kind: Kind, text: impl Into<Cow<'static, str>>) {
-        self.speaker = speaker;
-        self.kind = kind;
-        self.text = text.into();
-    }
-}
-
-/// The step's reward and end flags. Env systems set `reward`, `terminated`, `success`,
-/// `invalid_action` and, when they terminate an episode, its `ending`; the engine sets
-/// `truncated`.
-#[derive(Component, Debug, Default, Clone, Copy)]
-pub struct Outcome {
-    pub reward: f64,
-    pub terminated: bool,
-    pub truncated: bool,
-    pub success: bool,
-    pub invalid_action: bool,
-    /// How a terminated episode ended, in the env's words (`"win"`, `"draw"`, `"user_left"`):
-    /// the runner reports the rate of each ending. Unset, a terminated episode's ending is
-    /// `"terminated"`. A truncated episode's ending is `"truncated"` at the turn cap, or the
-    /// agent's reason when it gave up ([`Action::truncate_episode`]).
-    pub ending: Option<&'static str>,
-}
-
-/// Turn counter and cap of an episode.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct Turn {
-    pub taken: u32,
-    pub max: u32,
-}
-
-/// Per-episode bookkeeping the recorder reads.
-#[derive(Component, Debug, Default)]
-pub struct Ledger {
-    pub rewards: Vec<f64>,
-    pub invalid_actions: u32,
-    pub finished: bool,
 }
 
 fn begin_step(mut episodes: Query<(&AgentAction, &mut Outcome)>) {

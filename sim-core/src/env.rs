@@ -5,20 +5,16 @@ use std::any::TypeId;
 use std::borrow::Cow;
 use std::fmt::Debug;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use crate::components::Episode;
 use crate::error::ConfigError;
 use crate::spec::EnvSpec;
-
-/// The identity of one episode: its index in the run and the seed derived for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Component, Serialize)]
-pub struct Episode {
-    pub index: u64,
-    pub seed: u64,
-}
+use crate::systems::EnvConfig;
 
 /// An environment, declared against sim-core alone.
 ///
@@ -30,10 +26,14 @@ pub trait Environment: Send + Sync + 'static {
     /// (`#[serde(deny_unknown_fields)]`).
     type Config: Serialize + DeserializeOwned + Default + Clone + Debug + Send + Sync + 'static;
 
-    /// The registered id, `name-vN`.
+    /// The registered id, `name-vN`. The engine writes it into the spec's `id`.
     const ID: &'static str;
 
-    /// The spec for a config.
+    /// Words an LLM agent's reply is started with, so a small model answers in the env's
+    /// form (Twenty Questions: `"Is it"`); empty for none.
+    const LLM_LEAD: &'static str = "";
+
+    /// The spec for a config. Its `id` is ignored: the engine fills it from [`Self::ID`].
     fn spec(config: &Self::Config) -> EnvSpec;
 
     /// Rejects configs that parse but cannot be used.
@@ -42,7 +42,8 @@ pub trait Environment: Send + Sync + 'static {
     }
 
     /// Inserts the env's components for a new episode and returns its opening prompt. All
-    /// randomness must come from `sim_core::seed::stream(episode.seed, ..)`.
+    /// randomness must come from `sim_core::seed::stream(episode.seed, ..)`. The engine has
+    /// already inserted the episode's [`EnvConfig<Self>`], which systems read for the config.
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str>;
 
     /// Adds the env's systems to the step schedule, each in one of the [`crate::StepSet`]s
@@ -68,10 +69,12 @@ pub trait EnvKind: Send + Sync {
     fn spawn(&self, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str>;
     fn hidden_state(&self, entity: EntityRef) -> Vec<String>;
     fn sample_actions(&self) -> Vec<String>;
+    /// [`Environment::LLM_LEAD`].
+    fn llm_lead(&self) -> &'static str;
 }
 
 struct Configured<E: Environment> {
-    config: E::Config,
+    config: Arc<E::Config>,
     spec: EnvSpec,
     env: PhantomData<fn() -> E>,
 }
@@ -82,7 +85,7 @@ impl<E: Environment> EnvKind for Configured<E> {
     }
 
     fn config_ron(&self) -> String {
-        ron::ser::to_string(&self.config).unwrap_or_default()
+        ron::ser::to_string(&*self.config).unwrap_or_default()
     }
 
     fn systems_id(&self) -> TypeId {
@@ -94,6 +97,7 @@ impl<E: Environment> EnvKind for Configured<E> {
     }
 
     fn spawn(&self, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
+        entity.insert(EnvConfig::<E>::new(Arc::clone(&self.config)));
         E::spawn(&self.config, episode, entity)
     }
 
@@ -104,23 +108,27 @@ impl<E: Environment> EnvKind for Configured<E> {
     fn sample_actions(&self) -> Vec<String> {
         E::sample_actions(&self.config)
     }
+
+    fn llm_lead(&self) -> &'static str {
+        E::LLM_LEAD
+    }
 }
 
 /// Binds an env type to a config.
 ///
 /// # Errors
 /// [`ConfigError::Invalid`] when [`Environment::validate`] rejects the config.
-pub fn kind<E: Environment>(config: E::Config) -> Result<std::sync::Arc<dyn EnvKind>, ConfigError> {
+pub fn kind<E: Environment>(config: E::Config) -> Result<Arc<dyn EnvKind>, ConfigError> {
     E::validate(&config).map_err(ConfigError::Invalid)?;
-    let spec = E::spec(&config);
-    Ok(std::sync::Arc::new(Configured::<E> { config, spec, env: PhantomData }))
+    let spec = EnvSpec { id: E::ID.to_owned(), ..E::spec(&config) };
+    Ok(Arc::new(Configured::<E> { config: Arc::new(config), spec, env: PhantomData }))
 }
 
 /// Parses a config from RON text (`None`: the default config) and binds it.
 ///
 /// # Errors
 /// [`ConfigError::Parse`] with the 1-based line and column inside `config`.
-pub fn kind_from_ron<E: Environment>(config: Option<&str>) -> Result<std::sync::Arc<dyn EnvKind>, ConfigError> {
+pub fn kind_from_ron<E: Environment>(config: Option<&str>) -> Result<Arc<dyn EnvKind>, ConfigError> {
     let config = match config {
         None => E::Config::default(),
         Some(text) => ron::Options::default()

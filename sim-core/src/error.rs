@@ -15,8 +15,13 @@ pub enum EngineError {
     DuplicateAction { slot: usize },
     #[error("the agent returned {got} actions for {expected} episodes")]
     ActionCount { expected: usize, got: usize },
-    #[error("agent failed: {0}")]
-    Agent(String),
+    /// A worker stopped early because another worker or the record sink failed (that failure
+    /// is the one a run reports).
+    #[error("stopped: {0}")]
+    Stopped(&'static str),
+    /// The agent's own error is the source.
+    #[error("agent failed")]
+    Agent(#[source] crate::rollout::AgentError),
     #[error("writing trajectories failed: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod components;
 pub mod conformance;
 pub mod engine;
 pub mod env;
@@ -12,25 +13,29 @@ pub mod rollout;
 pub mod seed;
 pub mod spec;
 pub mod step;
+pub mod systems;
 pub mod transcript;
 
-pub use engine::{AgentAction, Ledger, Outcome, Reply, Simulator, StepSet, Turn};
+pub use components::{AgentAction, Ledger, Outcome, Reply, Turn};
+pub use engine::{Simulator, StepSet};
 pub use env::{EnvKind, Environment, Episode, kind, kind_from_ron};
 pub use error::{ConfigError, EngineError};
 pub use gym::{AutoresetMode, Env, GymEnv, VecEnv};
 pub use normalize::{EpisodeStats, ScoreAnchors};
-pub use record::{EpisodeRecord, TRAJECTORY_SCHEMA, TrajectoryWriter};
+pub use record::{EpisodeRecord, InEpisodeOrder, Released, TRAJECTORY_SCHEMA, TrajectoryWriter, write_json_line};
 pub use registry::Registry;
 pub use rollout::{Agent, AgentError, AgentView, RunPlan, replay, run_episodes};
 pub use spec::EnvSpec;
 pub use step::{Info, Reset, Step};
+pub use systems::{EnvConfig, Stepping};
 pub use transcript::{Action, ActionTokens, Entry, Kind, Speaker, Transcript};
 
 /// The types an env or agent author touches most.
 pub mod prelude {
     pub use crate::{
-        Action, Agent, AgentAction, AgentView, AutoresetMode, Env, EnvKind, EnvSpec, Environment, Episode, GymEnv,
-        Info, Kind, Outcome, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Transcript, Turn, VecEnv,
+        Action, Agent, AgentAction, AgentView, AutoresetMode, Env, EnvConfig, EnvKind, EnvSpec, Environment, Episode,
+        GymEnv, Info, Kind, Outcome, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Stepping, Transcript, Turn,
+        VecEnv,
     };
     pub use bevy_ecs::prelude::*;
 }

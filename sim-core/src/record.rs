@@ -5,8 +5,7 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Ledger, Outcome};
-use crate::env::Episode;
+use crate::components::{Episode, Ledger, Outcome};
 use crate::transcript::Transcript;
 
 /// The schema tag written in every trajectory line. Bumped whenever a field changes meaning.
@@ -80,19 +79,76 @@ impl EpisodeRecord {
     }
 }
 
+/// Restores episode-index order: items arrive keyed by episode index in any order (workers
+/// finish episodes out of order) and leave in index order, each as soon as it and every
+/// earlier episode have arrived. The one reordering buffer of the workspace: the trajectory
+/// writer, the runner's statistics and the dataset writers all go through it.
+///
+/// Invariant: items leave exactly once, in strictly increasing index order with no gap.
+#[derive(Debug, Clone)]
+pub struct InEpisodeOrder<T> {
+    next: u64,
+    waiting: BTreeMap<u64, T>,
+}
+
+impl<T> InEpisodeOrder<T> {
+    /// `first` is the index of the first episode of the run.
+    pub fn new(first: u64) -> Self {
+        Self { next: first, waiting: BTreeMap::new() }
+    }
+
+    /// Accepts episode `index`'s item and yields every item now in sequence, in order. Items
+    /// the caller does not take from the iterator stay waiting for the next call.
+    pub fn push(&mut self, index: u64, item: T) -> Released<'_, T> {
+        self.waiting.insert(index, item);
+        Released { order: self }
+    }
+
+    /// The index of the next episode to release.
+    pub fn next(&self) -> u64 {
+        self.next
+    }
+
+    /// Items received but not yet released (an earlier episode is still running).
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+}
+
+/// The items [`InEpisodeOrder::push`] releases.
+pub struct Released<'a, T> {
+    order: &'a mut InEpisodeOrder<T>,
+}
+
+impl<T> Iterator for Released<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        let item = self.order.waiting.remove(&self.order.next)?;
+        self.order.next += 1;
+        Some(item)
+    }
+}
+
+impl<T> Default for InEpisodeOrder<T> {
+    /// Starts at episode 0.
+    fn default() -> Self {
+        Self::new(0)
+    }
+}
+
 /// Writes records as JSON lines in episode-index order, flushing each line as soon as it and
 /// all earlier episodes are finished, so a crash leaves every written line valid.
 pub struct TrajectoryWriter<W: Write> {
     out: W,
-    next: u64,
-    waiting: BTreeMap<u64, EpisodeRecord>,
+    order: InEpisodeOrder<EpisodeRecord>,
     line: Vec<u8>,
 }
 
 impl<W: Write> TrajectoryWriter<W> {
     /// `first` is the index of the first episode of the run.
     pub fn new(out: W, first: u64) -> Self {
-        Self { out, next: first, waiting: BTreeMap::new(), line: Vec::new() }
+        Self { out, order: InEpisodeOrder::new(first), line: Vec::new() }
     }
 
     /// Accepts a finished episode in any order; writes every record that is now in sequence.
@@ -100,24 +156,31 @@ impl<W: Write> TrajectoryWriter<W> {
     /// # Errors
     /// Any I/O error of the underlying writer.
     pub fn push(&mut self, record: EpisodeRecord) -> std::io::Result<()> {
-        self.waiting.insert(record.episode, record);
-        while let Some(record) = self.waiting.remove(&self.next) {
-            self.line.clear();
-            serde_json::to_writer(&mut self.line, &record)?;
-            self.line.push(b'\n');
-            self.out.write_all(&self.line)?;
-            self.out.flush()?;
-            self.next += 1;
+        for record in self.order.push(record.episode, record) {
+            write_json_line(&mut self.out, &mut self.line, &record)?;
         }
         Ok(())
     }
 
     /// Records received but not yet written (an earlier episode is still running).
     pub fn waiting(&self) -> usize {
-        self.waiting.len()
+        self.order.waiting()
     }
 
     pub fn into_inner(self) -> W {
         self.out
     }
+}
+
+/// Writes one value as a JSON line with a single `write_all` and flushes it, so a crash never
+/// leaves half a line behind this one. `line` is a reusable buffer.
+///
+/// # Errors
+/// Any serialisation or I/O error.
+pub fn write_json_line<W: Write, T: Serialize>(out: &mut W, line: &mut Vec<u8>, value: &T) -> std::io::Result<()> {
+    line.clear();
+    serde_json::to_writer(&mut *line, value)?;
+    line.push(b'\n');
+    out.write_all(line)?;
+    out.flush()
 }

@@ -84,7 +84,7 @@ pub fn run_episodes(
                 scope.spawn(move || {
                     let mut agent = make_agent();
                     let mut forward = |record: EpisodeRecord| {
-                        sender.send(record).map_err(|_| EngineError::Agent("the run was stopped".into()))
+                        sender.send(record).map_err(|_| EngineError::Stopped("the run was stopped"))
                     };
                     let result =
                         play_shard(kind.as_ref(), plan.seed, indices, batch_size, agent.as_mut(), stop, &mut forward);
@@ -110,8 +110,14 @@ pub fn run_episodes(
         for worker in workers {
             match worker.join().expect("rollout worker panicked") {
                 Ok(n) => steps += n,
+                // A worker that only stopped because of another's failure reports the cause.
+                Err(EngineError::Stopped(reason)) => {
+                    first_error.get_or_insert(EngineError::Stopped(reason));
+                }
                 Err(error) => {
-                    first_error.get_or_insert(error);
+                    if matches!(first_error, None | Some(EngineError::Stopped(_))) {
+                        first_error = Some(error);
+                    }
                 }
             }
         }
@@ -149,7 +155,7 @@ fn play_shard(
     let mut steps = 0;
     while !live.is_empty() {
         if stop.load(Ordering::Relaxed) {
-            return Err(EngineError::Agent("stopped because another worker failed".into()));
+            return Err(EngineError::Stopped("another worker failed"));
         }
         let actions = {
             let views: Vec<AgentView<'_>> = live
@@ -161,7 +167,7 @@ fn play_shard(
                     transcript: simulator.transcript(episode.entity),
                 })
                 .collect();
-            agent.act(&views).map_err(|error| EngineError::Agent(error.to_string()))?
+            agent.act(&views).map_err(EngineError::Agent)?
         };
         if actions.len() != live.len() {
             return Err(EngineError::ActionCount { expected: live.len(), got: actions.len() });

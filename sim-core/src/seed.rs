@@ -4,8 +4,11 @@
 //! [`stream`], so an episode's transcript depends only on (scenario seed, episode index,
 //! actions), never on batch size, thread count or the other episodes in the world.
 
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::components::Episode;
 
 /// The random generator every env, agent and simulator stream uses.
 pub type StreamRng = ChaCha8Rng;
@@ -58,10 +61,41 @@ pub fn stream_indexed(episode_seed: u64, name: &str, index: u64) -> StreamRng {
     StreamRng::from_seed(key)
 }
 
+/// How an env picks one of its hidden items (a word, a city, a start cell) for an episode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Selection {
+    /// Uniformly, from a named stream of the episode's seed.
+    #[default]
+    Random,
+    /// Item `episode index mod count`: `count · k` episodes play every item `k` times, which
+    /// suits evaluation.
+    Cycle,
+}
+
+impl Selection {
+    /// The index, below `count` (which must be positive), of the episode's item; `Random`
+    /// draws from the stream `stream_name`.
+    pub fn pick(self, episode: Episode, count: usize, stream_name: &str) -> usize {
+        match self {
+            Selection::Random => pick_random(episode, count, stream_name),
+            Selection::Cycle => pick_cycled(episode, count),
+        }
+    }
+}
+
+/// A uniform index below `count` (positive) from the episode's stream `stream_name`.
+pub fn pick_random(episode: Episode, count: usize, stream_name: &str) -> usize {
+    stream(episode.seed, stream_name).random_range(0..count)
+}
+
+/// Index `episode index mod count` (`count` positive).
+pub fn pick_cycled(episode: Episode, count: usize) -> usize {
+    (episode.index % count as u64) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::RngExt;
 
     #[test]
     fn episode_seeds_are_distinct_and_stable() {
@@ -77,5 +111,21 @@ mod tests {
         assert_eq!(draw("oracle"), draw("oracle"));
         assert_ne!(draw("oracle"), draw("agent"));
         assert_ne!(stream_indexed(42, "agent", 1).random::<u64>(), stream_indexed(42, "agent", 2).random::<u64>());
+    }
+}
+
+#[cfg(test)]
+mod selection_tests {
+    use super::*;
+
+    #[test]
+    fn cycling_visits_every_item_and_random_repeats_by_seed() {
+        let episode = |index| Episode { index, seed: episode_seed(3, index) };
+        let cycled: Vec<usize> = (0..6).map(|index| Selection::Cycle.pick(episode(index), 3, "item")).collect();
+        assert_eq!(cycled, [0, 1, 2, 0, 1, 2]);
+        let drawn = |index| Selection::Random.pick(episode(index), 1000, "item");
+        assert_eq!(drawn(5), drawn(5));
+        assert!((0..50).all(|index| drawn(index) < 1000));
+        assert!((0..50).map(drawn).collect::<std::collections::BTreeSet<_>>().len() > 40);
     }
 }

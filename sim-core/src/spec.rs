@@ -7,7 +7,8 @@ use crate::normalize::ScoreAnchors;
 /// Static facts about a registered env: its id, horizon, reward range and score anchors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvSpec {
-    /// Versioned id, `name-vN`, e.g. `twenty_questions-v0`.
+    /// Versioned id, `name-vN`, e.g. `twenty_questions-v0`: the env's [`crate::Environment::ID`],
+    /// written by the engine when the env is bound to a config (an env leaves it empty).
     pub id: String,
     /// The turn cap: after this many agent actions an unfinished episode is truncated.
     pub max_turns: u32,
@@ -17,4 +18,17 @@ pub struct EnvSpec {
     pub score_anchors: Option<ScoreAnchors>,
     /// One line describing the task.
     pub description: String,
+}
+
+impl EnvSpec {
+    /// A spec without score anchors; the engine fills in the id.
+    pub fn new(max_turns: u32, reward_range: (f64, f64), description: impl Into<String>) -> Self {
+        Self { id: String::new(), max_turns, reward_range, score_anchors: None, description: description.into() }
+    }
+
+    /// The spec with LMRL-Gym score anchors.
+    #[must_use]
+    pub fn with_anchors(self, anchors: ScoreAnchors) -> Self {
+        Self { score_anchors: Some(anchors), ..self }
+    }
 }

@@ -97,13 +97,6 @@ pub struct Buyer {
     pub seed: u64,
 }
 
-/// Per-episode rules copied from the config.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct SellerRules {
-    pub max_turns: u32,
-    pub max_line_bytes: usize,
-}
-
 /// This step's buyer reply and parsed decision (`None`: still talking).
 #[derive(Component, Debug, Clone, Default)]
 pub struct BuyerReply {
@@ -153,13 +146,12 @@ impl Environment for CarDealer {
     const ID: &'static str = "car_dealer-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_turns,
-            reward_range: (MIN_REWARD, MAX_REWARD),
-            score_anchors: Some(SCORE_ANCHORS),
-            description: "Sell a car to a rule-based buyer with a hidden persona (LMRL-Gym Car Dealer)".to_owned(),
-        }
+        EnvSpec::new(
+            config.max_turns,
+            (MIN_REWARD, MAX_REWARD),
+            "Sell a car to a rule-based buyer with a hidden persona (LMRL-Gym Car Dealer)",
+        )
+        .with_anchors(SCORE_ANCHORS)
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -177,7 +169,6 @@ impl Environment for CarDealer {
         let memory = BuyerMemory { patience: starting_patience(&persona), ..BuyerMemory::default() };
         entity.insert((
             Buyer { persona, memory, backend: config.buyer.instance(), seed: episode.seed },
-            SellerRules { max_turns: config.max_turns, max_line_bytes: config.max_line_bytes },
             BuyerReply::default(),
             SalePrice::default(),
         ));
@@ -232,15 +223,14 @@ impl Environment for CarDealer {
 }
 
 /// Passes each seller line to the episode's buyer backend and parses its decision.
-fn hear_seller(mut episodes: Query<(&AgentAction, &Turn, &SellerRules, &mut Buyer, &mut BuyerReply)>) {
+fn hear_seller(mut episodes: Stepping<(&Turn, &EnvConfig<CarDealer>, &mut Buyer, &mut BuyerReply)>) {
     let mut replies = Vec::with_capacity(1);
-    for (action, turn, rules, mut buyer, mut reply) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
-        if text.trim().is_empty() || text.len() > rules.max_line_bytes {
+    for (text, (turn, config, mut buyer, mut reply)) in episodes.iter_mut_with_action() {
+        if text.trim().is_empty() || text.len() > config.max_line_bytes {
             *reply = BuyerReply { text: Cow::Borrowed(""), decision: None, invalid: true, undecided: false };
             continue;
         }
-        let must_decide = turn.taken + 1 >= rules.max_turns;
+        let must_decide = turn.is_last();
         let buyer = &mut *buyer;
         let mut request = BuyerRequest {
             persona: &buyer.persona,
@@ -259,26 +249,18 @@ fn hear_seller(mut episodes: Query<(&AgentAction, &Turn, &SellerRules, &mut Buye
     }
 }
 
-fn render_reply(mut episodes: Query<(&AgentAction, &SellerRules, &BuyerReply, &mut Reply)>) {
-    for (action, rules, buyer_reply, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn render_reply(mut episodes: Stepping<(&EnvConfig<CarDealer>, &BuyerReply, &mut Reply)>) {
+    for (config, buyer_reply, mut reply) in episodes.iter_mut() {
         if buyer_reply.invalid {
-            reply.set(Speaker::Env, Kind::Admin, INVALID_MESSAGE.replace("{max}", &rules.max_line_bytes.to_string()));
+            reply.set(Speaker::Env, Kind::Admin, INVALID_MESSAGE.replace("{max}", &config.max_line_bytes.to_string()));
         } else {
             reply.set(Speaker::Partner, Kind::Observation, buyer_reply.text.clone());
         }
     }
 }
 
-fn score_decision(
-    mut episodes: Query<(&AgentAction, &SellerRules, &Turn, &Buyer, &BuyerReply, &mut SalePrice, &mut Outcome)>,
-) {
-    for (action, rules, turn, buyer, reply, mut sale, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn score_decision(mut episodes: Stepping<(&Turn, &Buyer, &BuyerReply, &mut SalePrice, &mut Outcome)>) {
+    for (turn, buyer, reply, mut sale, mut outcome) in episodes.iter_mut() {
         outcome.invalid_action = reply.invalid;
         outcome.reward = 0.0;
         outcome.success = false;
@@ -296,7 +278,7 @@ fn score_decision(
                     outcome.ending = Some("no_sale");
                 }
             }
-            None if reply.undecided || turn.taken + 1 >= rules.max_turns => {
+            None if reply.undecided || turn.is_last() => {
                 // The turn cap without a parsable decision: LMRL-Gym's reward 0.
                 outcome.terminated = true;
                 outcome.ending = Some("no_decision");

@@ -264,7 +264,6 @@ impl Environment for ChessEndgames {
 
     fn spec(config: &Self::Config) -> EnvSpec {
         game::game_spec(
-            Self::ID,
             config.max_moves,
             SCORE_ANCHORS,
             "Mate a lone king with K+Q, K+R, K+Q+R or K+R+R (LMRL-Gym Chess Endgames)",

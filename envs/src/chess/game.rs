@@ -392,9 +392,8 @@ pub fn opening(first_line: &str, board: &Board, render: Render) -> String {
 }
 
 /// `Act`: parse White's move and play it.
-pub fn play_agent_move<M: Component>(mut episodes: Query<(&AgentAction, &mut Game, &mut Exchange), With<M>>) {
-    for (action, mut game, mut exchange) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+pub fn play_agent_move<M: Component>(mut episodes: Stepping<(&mut Game, &mut Exchange), With<M>>) {
+    for (text, (mut game, mut exchange)) in episodes.iter_mut_with_action() {
         *exchange = Exchange::default();
         match parse_move(&game.board, text) {
             Ok(mv) => {
@@ -407,11 +406,9 @@ pub fn play_agent_move<M: Component>(mut episodes: Query<(&AgentAction, &mut Gam
 }
 
 /// `React`: Black answers a legal White move that did not end the game.
-pub fn play_opponent_move<M: Component>(
-    mut episodes: Query<(&AgentAction, &mut Game, &mut Opponent, &mut Exchange), With<M>>,
-) {
-    for (action, mut game, mut opponent, mut exchange) in &mut episodes {
-        if action.pending().is_none() || exchange.end.is_some() || !matches!(exchange.agent_move, Some(Ok(_))) {
+pub fn play_opponent_move<M: Component>(mut episodes: Stepping<(&mut Game, &mut Opponent, &mut Exchange), With<M>>) {
+    for (mut game, mut opponent, mut exchange) in episodes.iter_mut() {
+        if exchange.end.is_some() || !matches!(exchange.agent_move, Some(Ok(_))) {
             continue;
         }
         if let Some(mv) = opponent.reply(&game.board) {
@@ -422,11 +419,8 @@ pub fn play_opponent_move<M: Component>(
 }
 
 /// `Observe`: what White played, Black's reply, the ending if any, then the board.
-pub fn render_position<M: Component>(
-    mut episodes: Query<(&AgentAction, &Game, &Presentation, &Exchange, &mut Reply), With<M>>,
-) {
-    for (action, game, presentation, exchange, mut reply) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+pub fn render_position<M: Component>(mut episodes: Stepping<(&Game, &Presentation, &Exchange, &mut Reply), With<M>>) {
+    for (text, (game, presentation, exchange, mut reply)) in episodes.iter_mut_with_action() {
         let mut out = String::with_capacity(160);
         match &exchange.agent_move {
             Some(Ok(played)) => {
@@ -460,11 +454,8 @@ pub fn render_position<M: Component>(
 
 /// `Score`: −1 for a rejected move, +1 when White mates, −1 when White is mated, 0 otherwise;
 /// the episode terminates when the game ends.
-pub fn score_move<M: Component>(mut episodes: Query<(&AgentAction, &Exchange, &mut Outcome), With<M>>) {
-    for (action, exchange, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+pub fn score_move<M: Component>(mut episodes: Stepping<(&Exchange, &mut Outcome), With<M>>) {
+    for (exchange, mut outcome) in episodes.iter_mut() {
         let rejected = matches!(exchange.agent_move, Some(Err(_)) | None);
         outcome.invalid_action = rejected;
         outcome.reward = match (rejected, exchange.end) {
@@ -502,14 +493,8 @@ pub fn board_from_observation(text: &str) -> Option<Board> {
 }
 
 /// The spec of a chess env: rewards in [−1, 1], `max_moves` agent moves.
-pub fn game_spec(id: &str, max_moves: u32, score_anchors: ScoreAnchors, description: &str) -> EnvSpec {
-    EnvSpec {
-        id: id.to_owned(),
-        max_turns: max_moves,
-        reward_range: (-1.0, 1.0),
-        score_anchors: Some(score_anchors),
-        description: description.to_owned(),
-    }
+pub fn game_spec(max_moves: u32, score_anchors: ScoreAnchors, description: &str) -> EnvSpec {
+    EnvSpec::new(max_moves, (-1.0, 1.0), description).with_anchors(score_anchors)
 }
 
 /// The checks both chess envs make on a config.

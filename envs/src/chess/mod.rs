@@ -56,7 +56,6 @@ impl Environment for Chess {
 
     fn spec(config: &Self::Config) -> EnvSpec {
         game::game_spec(
-            Self::ID,
             config.max_moves,
             SCORE_ANCHORS,
             "Play White against a fixed-depth engine; moves in SAN or UCI (LMRL-Gym Chess)",

@@ -88,17 +88,6 @@ impl Default for ConvRecConfig {
     }
 }
 
-/// Per-episode rules (and the env's marker component).
-#[derive(Component, Debug, Clone, Copy)]
-pub struct ConvRules {
-    pub max_turns: u32,
-    pub list_size: u32,
-    pub answer_noise: f64,
-    pub dont_know_rate: f64,
-    pub patience: u32,
-    pub rewards: ConvRewards,
-}
-
 /// The shared catalogue of the episode.
 #[derive(Component, Debug, Clone)]
 pub struct SharedConvCatalogue(pub Arc<ConvCatalogue>);
@@ -217,13 +206,13 @@ impl Environment for ConvRec {
         let worst_step =
             r.rec_fail.min(r.ask_rejected).min(r.invalid) + r.max_turns.min(0.0) + r.candidates_empty.min(0.0);
         EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_turns,
-            reward_range: (worst_step, r.rec_success.max(r.ask_accepted)),
             score_anchors: (*config == ConvRecConfig::default()).then_some(SCORE_ANCHORS),
-            description: "Find the user's hidden target item by asking about attributes and recommending lists \
-                          (EAR/CPR multi-round conversational recommendation)"
-                .to_owned(),
+            ..EnvSpec::new(
+                config.max_turns,
+                (worst_step, r.rec_success.max(r.ask_accepted)),
+                "Find the user's hidden target item by asking about attributes and recommending lists \
+                          (EAR/CPR multi-round conversational recommendation)",
+            )
         }
     }
 
@@ -282,14 +271,6 @@ impl Environment for ConvRec {
             opening = catalogue.attribute_names[opening as usize],
         );
         entity.insert((
-            ConvRules {
-                max_turns: config.max_turns,
-                list_size: config.list_size,
-                answer_noise: config.answer_noise,
-                dont_know_rate: config.dont_know_rate,
-                patience: config.patience,
-                rewards: config.rewards,
-            },
             SharedConvCatalogue(catalogue),
             TargetItem(target),
             Dialogue {
@@ -345,29 +326,25 @@ pub const ALWAYS_RECOMMEND_MEAN_RETURN: f64 = -1.0915;
 /// Mean return of the graph-pruned asker (default config, 1000 episodes, seed 0).
 pub const GRAPH_PRUNED_MEAN_RETURN: f64 = 0.3656;
 
-fn read_move(mut episodes: Query<(&AgentAction, &ConvRules, &SharedConvCatalogue, &mut Dialogue)>) {
-    for (action, rules, catalogue, mut dialogue) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
-        dialogue.next = parse_move(text, &catalogue.0, rules.list_size);
+fn read_move(mut episodes: Stepping<(&EnvConfig<ConvRec>, &SharedConvCatalogue, &mut Dialogue)>) {
+    for (text, (config, catalogue, mut dialogue)) in episodes.iter_mut_with_action() {
+        dialogue.next = parse_move(text, &catalogue.0, config.list_size);
     }
 }
 
-fn user_answers(mut episodes: Query<(&AgentAction, &ConvRules, &SharedConvCatalogue, &TargetItem, &mut Dialogue)>) {
-    for (action, rules, catalogue, target, mut dialogue) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn user_answers(mut episodes: Stepping<(&EnvConfig<ConvRec>, &SharedConvCatalogue, &TargetItem, &mut Dialogue)>) {
+    for (config, catalogue, target, mut dialogue) in episodes.iter_mut() {
         let catalogue = &*catalogue.0;
         let dialogue = &mut *dialogue;
         let answer = match &dialogue.next {
             Move::Invalid(reason) => Answer::Invalid(reason.clone()),
             Move::Ask(attribute) => {
                 let attribute = *attribute;
-                if dialogue.rng.random::<f64>() < rules.dont_know_rate {
+                if dialogue.rng.random::<f64>() < config.dont_know_rate {
                     Answer::DontKnow(attribute)
                 } else {
                     let truth = catalogue.has(target.0, attribute);
-                    let flipped = dialogue.rng.random::<f64>() < rules.answer_noise;
+                    let flipped = dialogue.rng.random::<f64>() < config.answer_noise;
                     if truth != flipped {
                         if !dialogue.accepted.contains(&attribute) {
                             dialogue.accepted.push(attribute);
@@ -426,11 +403,8 @@ fn user_answers(mut episodes: Query<(&AgentAction, &ConvRules, &SharedConvCatalo
     }
 }
 
-fn render_answer(mut episodes: Query<(&AgentAction, &ConvRules, &SharedConvCatalogue, &Dialogue, &mut Reply)>) {
-    for (action, rules, catalogue, dialogue, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn render_answer(mut episodes: Stepping<(&EnvConfig<ConvRec>, &SharedConvCatalogue, &Dialogue, &mut Reply)>) {
+    for (config, catalogue, dialogue, mut reply) in episodes.iter_mut() {
         let names = &catalogue.0.attribute_names;
         let mut out = String::with_capacity(96);
         let _ = match &dialogue.answer {
@@ -441,7 +415,7 @@ fn render_answer(mut episodes: Query<(&AgentAction, &ConvRules, &SharedConvCatal
                     format!(
                         "Invalid action: {reason}. Use `ask <parent/value>`, `ask_group <parent>` or \
                          `recommend v<id>, v<id>, ...` (at most {} items).",
-                        rules.list_size
+                        config.list_size
                     ),
                 );
                 continue;
@@ -459,7 +433,7 @@ fn render_answer(mut episodes: Query<(&AgentAction, &ConvRules, &SharedConvCatal
             Answer::Accepted { rank } => write!(out, "User: \"Yes! Item {rank} of your list is what I wanted.\""),
             Answer::Rejected { count } => write!(out, "User: \"None of these {count}.\""),
         };
-        let quits = rules.patience > 0 && dialogue.rejected_lists_in_a_row >= rules.patience;
+        let quits = config.patience > 0 && dialogue.rejected_lists_in_a_row >= config.patience;
         if quits {
             out.push_str(" The user ran out of patience and left.");
         } else if dialogue.candidates == 0 {
@@ -471,12 +445,9 @@ fn render_answer(mut episodes: Query<(&AgentAction, &ConvRules, &SharedConvCatal
     }
 }
 
-fn score_turn(mut episodes: Query<(&AgentAction, &ConvRules, &Turn, &Dialogue, &mut Outcome)>) {
-    for (action, rules, turn, dialogue, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
-        let r = &rules.rewards;
+fn score_turn(mut episodes: Stepping<(&EnvConfig<ConvRec>, &Turn, &Dialogue, &mut Outcome)>) {
+    for (config, turn, dialogue, mut outcome) in episodes.iter_mut() {
+        let r = &config.rewards;
         outcome.invalid_action = matches!(dialogue.answer, Answer::Invalid(_));
         outcome.reward = match dialogue.answer {
             Answer::Invalid(_) => r.invalid,
@@ -493,18 +464,17 @@ fn score_turn(mut episodes: Query<(&AgentAction, &ConvRules, &Turn, &Dialogue, &
             Answer::Rejected { .. } => r.rec_fail,
         };
         let success = matches!(dialogue.answer, Answer::Accepted { .. });
-        let quits = rules.patience > 0 && dialogue.rejected_lists_in_a_row >= rules.patience;
+        let quits = config.patience > 0 && dialogue.rejected_lists_in_a_row >= config.patience;
         let empty = !success && dialogue.candidates == 0;
         if empty {
             outcome.reward += r.candidates_empty;
         }
-        let last = turn.taken + 1 >= rules.max_turns;
+        let last = turn.is_last();
         if last && !success {
             outcome.reward += r.max_turns;
         }
         outcome.success = success;
-        outcome.terminated = success || quits || empty || last;
-        outcome.ending = outcome.terminated.then_some(if success {
+        let ending = if success {
             "accepted"
         } else if quits {
             "user_quit"
@@ -512,6 +482,7 @@ fn score_turn(mut episodes: Query<(&AgentAction, &ConvRules, &Turn, &Dialogue, &
             "no_candidates"
         } else {
             "max_turns"
-        });
+        };
+        outcome.end_when(success || quits || empty || last, ending);
     }
 }

@@ -194,7 +194,6 @@ impl Evaluation {
 /// The state of an episode.
 #[derive(Component, Debug)]
 pub struct Classroom {
-    config: DataTeacherConfig,
     student: Student,
     validation: Vec<Item>,
     test: Vec<Item>,
@@ -337,7 +336,6 @@ impl Classroom {
                     < config.initially_explored as usize
         });
         Self {
-            config: config.clone(),
             student,
             validation,
             test,
@@ -411,7 +409,7 @@ impl Classroom {
     }
 
     /// Trains on everything so far, re-evaluates, and returns the validation gain.
-    fn end_iteration(&mut self, seed: u64) -> f64 {
+    fn end_iteration(&mut self, config: &DataTeacherConfig, seed: u64) -> f64 {
         let mut trained_now = [false; N];
         for (item, valid) in self.pending.drain(..) {
             let s = item.subskill;
@@ -420,7 +418,7 @@ impl Classroom {
                 self.invalid_total += 1;
             } else if self.student.seen[s].insert(item.question) {
                 // Duplicates saturate: a repeated question teaches nothing new.
-                let config = &self.config.student;
+                let config = &config.student;
                 let threshold = config.difficulty_thresholds[usize::from(item.difficulty - 1)];
                 let distance = (self.student.mastery[s] - threshold).abs();
                 let weight = (config.match_weight - config.mismatch_slope * distance).max(config.min_weight);
@@ -430,11 +428,11 @@ impl Classroom {
         }
         self.iteration += 1;
         self.actions_this_iteration = 0;
-        self.student.train(&self.config.student, self.iteration, &trained_now);
+        self.student.train(&config.student, self.iteration, &trained_now);
         let before = self.evaluation.accuracy();
         self.evaluation = evaluate(
             &self.student,
-            &self.config.student,
+            &config.student,
             &self.validation,
             seed,
             "validation-answers",
@@ -444,13 +442,13 @@ impl Classroom {
     }
 
     /// The teacher's view of the student, by structure.
-    fn render_state(&self, seed: u64) -> String {
+    fn render_state(&self, config: &DataTeacherConfig, seed: u64) -> String {
         let table = self.evaluation.per_subskill(&self.validation);
         let mut text = format!(
             "Validation accuracy {:.3}. Iteration {} of {}; data budget left {} examples.\n",
             self.evaluation.accuracy(),
             self.iteration + 1,
-            self.config.iterations,
+            config.iterations,
             self.budget_left
         );
         let failed: Vec<&Item> =
@@ -461,15 +459,15 @@ impl Classroom {
             let tag = if tagged { format!("[{}] ", SUBSKILLS[item.subskill].name) } else { String::new() };
             format!("- {tag}{} student: {wrong}; expected: {}\n", item.question, item.answer)
         };
-        match self.config.structure {
+        match config.structure {
             Structure::OpenEnded => {
                 text.push_str(&format!(
                     "Failed validation items ({} of {} shown):\n",
-                    failed.len().min(self.config.errors_shown),
+                    failed.len().min(config.errors_shown),
                     failed.len()
                 ));
-                let step = (failed.len() / self.config.errors_shown.max(1)).max(1);
-                for item in failed.iter().step_by(step).take(self.config.errors_shown) {
+                let step = (failed.len() / config.errors_shown.max(1)).max(1);
+                for item in failed.iter().step_by(step).take(config.errors_shown) {
                     text.push_str(&error_line(item, &mut rng, false));
                 }
             }
@@ -506,8 +504,8 @@ impl Classroom {
     }
 
     /// The final report: test accuracy gain, per-skill gain, gain per 100 examples, invalid fraction.
-    fn final_report(&mut self, seed: u64) -> String {
-        let test = evaluate(&self.student, &self.config.student, &self.test, seed, "test-answers", 1);
+    fn final_report(&mut self, config: &DataTeacherConfig, seed: u64) -> String {
+        let test = evaluate(&self.student, &config.student, &self.test, seed, "test-answers", 1);
         let gain = test.accuracy() - self.initial_test.accuracy();
         self.step.test_gain = gain;
         let before = self.initial_test.per_subskill(&self.test);
@@ -547,8 +545,7 @@ in validation accuracy. At the end it is scored on a held-out test set. One acti
 const TREE_PROMPT: &str = "- explore <skill> [each=<n>]   (reveal the next subskill of a skill, with n items)\n\
 - exploit <subskill> +<n>   (n more items of an explored subskill)\n";
 
-fn prompt(classroom: &Classroom, seed: u64) -> String {
-    let config = &classroom.config;
+fn prompt(classroom: &Classroom, config: &DataTeacherConfig, seed: u64) -> String {
     let mut text = String::from(PROMPT);
     if config.structure == Structure::SkillTree {
         text.push_str(TREE_PROMPT);
@@ -564,16 +561,15 @@ fn prompt(classroom: &Classroom, seed: u64) -> String {
             text.push_str(&format!("- {} ({}): {}\n", subskill.name, subskill.skill, example.question));
         }
     }
-    text.push_str(&classroom.render_state(seed));
+    text.push_str(&classroom.render_state(config, seed));
     text
 }
 
-fn apply_teacher_action(mut episodes: Query<(&AgentAction, &Episode, &mut Classroom)>) {
-    for (action, episode, mut classroom) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+fn apply_teacher_action(mut episodes: Stepping<(&EnvConfig<DataTeacher>, &Episode, &mut Classroom)>) {
+    for (text, (config, episode, mut classroom)) in episodes.iter_mut_with_action() {
         classroom.step = StepResult::default();
         let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        let structure = classroom.config.structure;
+        let structure = config.structure;
         let parsed: Result<Vec<Line>, String> = if text.len() > 20_000 {
             Err("the action is too long (20,000 characters at most)".into())
         } else if lines.is_empty() {
@@ -609,52 +605,45 @@ fn apply_teacher_action(mut episodes: Query<(&AgentAction, &Episode, &mut Classr
                 }
             }
         }
-        if !end && classroom.actions_this_iteration >= classroom.config.actions_per_iteration {
+        if !end && classroom.actions_this_iteration >= config.actions_per_iteration {
             report.push("That was the iteration's last action: the iteration ends.".to_owned());
             end = true;
         }
         if end {
             let iteration = classroom.iteration + 1;
-            let gain = classroom.end_iteration(episode.seed);
+            let gain = classroom.end_iteration(config, episode.seed);
             classroom.step.reward = gain;
             report.push(format!(
                 "Iteration {iteration} done: validation accuracy {:.3} ({gain:+.3}).",
                 classroom.evaluation.accuracy()
             ));
-            if classroom.iteration >= classroom.config.iterations {
+            if classroom.iteration >= config.iterations {
                 classroom.step.finished = true;
-                let final_report = classroom.final_report(episode.seed);
+                let final_report = classroom.final_report(config, episode.seed);
                 report.push(final_report);
             }
         }
         if !classroom.step.finished {
-            report.push(classroom.render_state(episode.seed));
+            report.push(classroom.render_state(config, episode.seed));
         }
         classroom.step.text = report.join("\n");
     }
 }
 
-fn render_teacher_reply(mut episodes: Query<(&AgentAction, &Classroom, &mut Reply)>) {
-    for (action, classroom, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn render_teacher_reply(mut episodes: Stepping<(&Classroom, &mut Reply)>) {
+    for (classroom, mut reply) in episodes.iter_mut() {
         let kind = if classroom.step.invalid { Kind::Admin } else { Kind::Observation };
         reply.set(Speaker::Env, kind, classroom.step.text.clone());
     }
 }
 
-fn score_teacher_action(mut episodes: Query<(&AgentAction, &Classroom, &mut Outcome)>) {
-    for (action, classroom, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn score_teacher_action(mut episodes: Stepping<(&Classroom, &mut Outcome)>) {
+    for (classroom, mut outcome) in episodes.iter_mut() {
         outcome.reward = classroom.step.reward;
         outcome.invalid_action = classroom.step.invalid;
-        outcome.terminated = classroom.step.finished;
+        outcome.end_when(classroom.step.finished, "iterations_done");
         // Success: the student ends better on the held-out test set than it started.
         outcome.success = classroom.step.finished && classroom.step.test_gain > 0.0;
-        outcome.ending = classroom.step.finished.then_some("iterations_done");
     }
 }
 
@@ -666,13 +655,11 @@ impl Environment for DataTeacher {
     const ID: &'static str = "data_teacher-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.iterations * config.actions_per_iteration,
-            reward_range: (-1.0, 1.0),
-            score_anchors: None,
-            description: "Teach a synthetic student by generating training data (DataEnvGym)".to_owned(),
-        }
+        EnvSpec::new(
+            config.iterations * config.actions_per_iteration,
+            (-1.0, 1.0),
+            "Teach a synthetic student by generating training data (DataEnvGym)",
+        )
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -695,7 +682,7 @@ impl Environment for DataTeacher {
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
         let classroom = Classroom::new(config, episode.seed);
-        let text = prompt(&classroom, episode.seed);
+        let text = prompt(&classroom, config, episode.seed);
         entity.insert(classroom);
         Cow::Owned(text)
     }

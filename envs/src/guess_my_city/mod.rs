@@ -17,10 +17,9 @@ mod tests;
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::prelude::*;
-use sim_core::seed::stream;
+use sim_core::seed::Selection;
 
 pub use cities::{Atlas, City, CityId, atlas};
 pub use oracle::{
@@ -28,15 +27,9 @@ pub use oracle::{
     OracleRequest, Question, Reader, RuleBasedOracle, Topic, UNMAPPED_REPLY, leak_guard, reader,
 };
 
-/// How the secret city of an episode is chosen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CitySelection {
-    /// Uniformly, from the episode's `city` stream.
-    #[default]
-    Random,
-    /// City `episode index mod N`: every city is played equally often (evaluation).
-    Cycle,
-}
+/// How the secret city of an episode is chosen: uniformly from the episode's `city` stream,
+/// or city `episode index mod N` so every city is played equally often (evaluation).
+pub type CitySelection = Selection;
 
 /// Which counterpart answers the questions (see [`CityOracle`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,14 +101,6 @@ impl GuessMyCityConfig {
 #[derive(Component, Debug, Clone, Copy)]
 pub struct SecretCity(pub CityId);
 
-/// Per-episode rules copied from the config.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct QuestionRules {
-    pub max_questions: u32,
-    pub max_question_words: usize,
-    pub answer_style: AnswerStyle,
-}
-
 /// The episode's counterpart.
 #[derive(Component, Debug, Clone)]
 pub struct Counterpart(pub Arc<dyn CityOracle>);
@@ -162,14 +147,12 @@ impl Environment for GuessMyCity {
     const ID: &'static str = "guess_my_city-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_questions,
-            reward_range: (-1.0, 0.0),
-            score_anchors: Some(SCORE_ANCHORS),
-            description: "Find the hidden world city with open and yes/no questions (LMRL-Gym Guess My City)"
-                .to_owned(),
-        }
+        EnvSpec::new(
+            config.max_questions,
+            (-1.0, 0.0),
+            "Find the hidden world city with open and yes/no questions (LMRL-Gym Guess My City)",
+        )
+        .with_anchors(SCORE_ANCHORS)
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -184,17 +167,9 @@ impl Environment for GuessMyCity {
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
         let pool = config.city_pool().unwrap_or_default();
-        let pick = match config.selection {
-            CitySelection::Random => stream(episode.seed, "city").random_range(0..pool.len()),
-            CitySelection::Cycle => (episode.index % pool.len() as u64) as usize,
-        };
+        let pick = config.selection.pick(episode, pool.len(), "city");
         entity.insert((
             SecretCity(pool[pick]),
-            QuestionRules {
-                max_questions: config.max_questions,
-                max_question_words: config.max_question_words,
-                answer_style: config.answer_style,
-            },
             Counterpart(config.oracle.instance()),
             AskedQuestion(Question::Unknown),
             OracleAnswer::default(),
@@ -261,19 +236,17 @@ pub fn respond_in_style(city: CityId, text: &str, max_question_words: usize, sty
     }
 }
 
-fn read_question(mut episodes: Query<(&AgentAction, &QuestionRules, &mut AskedQuestion), With<SecretCity>>) {
+fn read_question(mut episodes: Stepping<(&EnvConfig<GuessMyCity>, &mut AskedQuestion)>) {
     let reader = reader();
-    for (action, rules, mut asked) in &mut episodes {
-        if let Some(text) = action.pending() {
-            asked.0 = reader.read(text, rules.max_question_words);
-        }
+    for (text, (config, mut asked)) in episodes.iter_mut_with_action() {
+        asked.0 = reader.read(text, config.max_question_words);
     }
 }
 
 /// Decides guesses and invalid questions itself, sends the other questions of all stepping
 /// episodes to their counterpart in one batch per backend, and filters every answer.
 fn answer_questions(
-    episodes: Query<(Entity, &AgentAction, &SecretCity, &AskedQuestion, &Counterpart, &QuestionRules)>,
+    mut episodes: Stepping<(Entity, &SecretCity, &AskedQuestion, &Counterpart, &EnvConfig<GuessMyCity>)>,
     mut answers: Query<&mut OracleAnswer>,
     mut pending: Local<Vec<Entity>>,
     mut batch: Local<Vec<Cow<'static, str>>>,
@@ -281,8 +254,7 @@ fn answer_questions(
     pending.clear();
     let mut backend: Option<&Arc<dyn CityOracle>> = None;
     let mut requests = Vec::new();
-    for (entity, action, secret, asked, counterpart, rules) in &episodes {
-        let Some(text) = action.pending() else { continue };
+    for (text, (entity, secret, asked, counterpart, config)) in episodes.iter_mut_with_action() {
         let decided: Option<Cow<'static, str>> = match asked.0 {
             Question::Guess(city) if city == secret.0 => Some(Cow::Borrowed(CORRECT_REPLY)),
             Question::Guess(_) => Some(Cow::Borrowed("No.")),
@@ -302,7 +274,7 @@ fn answer_questions(
             pending.clear();
         }
         backend = Some(&counterpart.0);
-        requests.push(OracleRequest { city: secret.0, text, question: asked.0, style: rules.answer_style });
+        requests.push(OracleRequest { city: secret.0, text, question: asked.0, style: config.answer_style });
         pending.push(entity);
     }
     flush(backend, &requests, &pending, &mut batch, &mut answers);
@@ -330,35 +302,26 @@ fn flush(
     }
 }
 
-fn render_answer(mut episodes: Query<(&AgentAction, &QuestionRules, &AskedQuestion, &OracleAnswer, &mut Reply)>) {
-    for (action, rules, asked, answer, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn render_answer(mut episodes: Stepping<(&EnvConfig<GuessMyCity>, &AskedQuestion, &OracleAnswer, &mut Reply)>) {
+    for (config, asked, answer, mut reply) in episodes.iter_mut() {
         match asked.0 {
             Question::Invalid(_) => reply.set(
                 Speaker::Env,
                 Kind::Admin,
-                INVALID_MESSAGE.replace("{max}", &rules.max_question_words.to_string()),
+                INVALID_MESSAGE.replace("{max}", &config.max_question_words.to_string()),
             ),
             _ => reply.set(Speaker::Partner, Kind::Observation, answer.0.clone()),
         }
     }
 }
 
-fn score_question(
-    mut episodes: Query<(&AgentAction, &QuestionRules, &Turn, &SecretCity, &AskedQuestion, &mut Outcome)>,
-) {
-    for (action, rules, turn, secret, asked, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn score_question(mut episodes: Stepping<(&Turn, &SecretCity, &AskedQuestion, &mut Outcome)>) {
+    for (turn, secret, asked, mut outcome) in episodes.iter_mut() {
         let correct = asked.0 == Question::Guess(secret.0);
         outcome.reward = if correct { 0.0 } else { -1.0 };
         outcome.success = correct;
         outcome.invalid_action = matches!(asked.0, Question::Invalid(_));
-        // `Turn::taken` counts the questions before this one.
-        outcome.terminated = correct || turn.taken + 1 >= rules.max_questions;
-        outcome.ending = outcome.terminated.then_some(if correct { "win" } else { "out_of_questions" });
+        // The spec's turn cap is `max_questions`.
+        outcome.end_when(correct || turn.is_last(), if correct { "win" } else { "out_of_questions" });
     }
 }

@@ -13,10 +13,9 @@ pub mod layout;
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::prelude::*;
-use sim_core::seed::stream;
+use sim_core::seed::{pick_cycled, pick_random};
 use sim_core::transcript::Entry;
 
 pub use layout::{Cell, Direction, GOAL, free_cells, start_cells, walls};
@@ -98,14 +97,6 @@ pub struct MazePosition {
     pub current: Cell,
 }
 
-/// Per-episode rules copied from the config.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct MazeRules {
-    pub max_moves: u32,
-    pub numbers: NumberRender,
-    pub view: View,
-}
-
 /// The result of this step's action, set in `Act`.
 #[derive(Component, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MoveResult {
@@ -116,13 +107,18 @@ pub enum MoveResult {
     Invalid,
 }
 
-/// Marker of a `maze-fo-v0` episode.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct FullyObservedMaze;
+/// The two maze envs: one config, one set of systems, differing only in what is shown.
+pub trait MazeVariant: Environment<Config = MazeConfig> {
+    const VIEW: View;
+}
 
-/// Marker of a `maze-po-v0` episode.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct PartiallyObservedMaze;
+impl MazeVariant for MazeFullyObserved {
+    const VIEW: View = View::Full;
+}
+
+impl MazeVariant for MazePartiallyObserved {
+    const VIEW: View = View::Partial;
+}
 
 /// Parses an action: one of the four moves, surrounding whitespace ignored, ASCII case
 /// ignored (LMRL-Gym matches `move up\n` exactly).
@@ -135,8 +131,8 @@ pub fn parse_move(text: &str) -> Option<Direction> {
 pub fn start_cell(config: &MazeConfig, episode: Episode) -> Cell {
     let starts = start_cells();
     match config.start {
-        StartSelection::Random => starts[stream(episode.seed, "start").random_range(0..starts.len())],
-        StartSelection::Cycle => starts[(episode.index % starts.len() as u64) as usize],
+        StartSelection::Random => starts[pick_random(episode, starts.len(), "start")],
+        StartSelection::Cycle => starts[pick_cycled(episode, starts.len())],
         StartSelection::Fixed(row, column) => Cell::new(row, column),
     }
 }
@@ -261,11 +257,7 @@ fn texts() -> &'static Texts {
 
 fn spawn(config: &MazeConfig, view: View, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
     let start = start_cell(config, episode);
-    entity.insert((
-        MazePosition { start, current: start },
-        MazeRules { max_moves: config.max_moves, numbers: config.numbers, view },
-        MoveResult::default(),
-    ));
+    entity.insert((MazePosition { start, current: start }, MoveResult::default()));
     if config.max_moves == DEFAULT_MAX_MOVES {
         let texts = texts();
         Cow::Borrowed(texts.prompts[render_index(config.numbers)][view_index(view)][start.index()].as_str())
@@ -279,14 +271,8 @@ fn spawn(config: &MazeConfig, view: View, episode: Episode, entity: &mut EntityW
     }
 }
 
-fn spec(id: &str, config: &MazeConfig, anchors: ScoreAnchors, description: &str) -> EnvSpec {
-    EnvSpec {
-        id: id.to_owned(),
-        max_turns: config.max_moves,
-        reward_range: (INVALID_REWARD + TIMEOUT_REWARD, 0.0),
-        score_anchors: Some(anchors),
-        description: description.to_owned(),
-    }
+fn spec(config: &MazeConfig, anchors: ScoreAnchors, description: &str) -> EnvSpec {
+    EnvSpec::new(config.max_moves, (INVALID_REWARD + TIMEOUT_REWARD, 0.0), description).with_anchors(anchors)
 }
 
 fn sample_actions() -> Vec<String> {
@@ -295,9 +281,8 @@ fn sample_actions() -> Vec<String> {
     actions
 }
 
-fn apply_move<M: Component>(mut episodes: Query<(&AgentAction, &mut MazePosition, &mut MoveResult), With<M>>) {
-    for (action, mut position, mut result) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+fn apply_move<E: MazeVariant>(mut episodes: Stepping<(&mut MazePosition, &mut MoveResult), With<EnvConfig<E>>>) {
+    for (text, (mut position, mut result)) in episodes.iter_mut_with_action() {
         *result = match parse_move(text) {
             None => MoveResult::Invalid,
             Some(direction) => match layout::step(position.current, direction) {
@@ -311,36 +296,25 @@ fn apply_move<M: Component>(mut episodes: Query<(&AgentAction, &mut MazePosition
     }
 }
 
-/// Whether this step exhausts the move cap (`Turn::taken` counts the moves before it).
-fn out_of_moves(rules: &MazeRules, turn: &Turn, result: MoveResult) -> bool {
-    result != MoveResult::ReachedGoal && turn.taken + 1 >= rules.max_moves
+/// Whether this step exhausts the move cap (the spec's turn cap is `max_moves`).
+fn out_of_moves(turn: &Turn, result: MoveResult) -> bool {
+    result != MoveResult::ReachedGoal && turn.is_last()
 }
 
 /// What rendering an observation reads and writes.
-type RenderQuery<'w, 's, M> = Query<
+type RenderQuery<'w, 's, E> = Stepping<
     'w,
     's,
-    (
-        &'static AgentAction,
-        &'static MazeRules,
-        &'static MazePosition,
-        &'static MoveResult,
-        &'static Turn,
-        &'static mut Reply,
-    ),
-    With<M>,
+    (&'static EnvConfig<E>, &'static MazePosition, &'static MoveResult, &'static Turn, &'static mut Reply),
 >;
 
-fn render_maze<M: Component>(mut episodes: RenderQuery<M>) {
+fn render_maze<E: MazeVariant>(mut episodes: RenderQuery<E>) {
     let texts = texts();
-    for (action, rules, position, result, turn, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
-        let (numbers, view) = (render_index(rules.numbers), view_index(rules.view));
+    for (config, position, result, turn, mut reply) in episodes.iter_mut() {
+        let (numbers, view) = (render_index(config.numbers), view_index(E::VIEW));
         let text = if *result == MoveResult::ReachedGoal {
             SUCCESS_TEXT
-        } else if out_of_moves(rules, turn, *result) {
+        } else if out_of_moves(turn, *result) {
             FAILURE_TEXT
         } else if *result == MoveResult::Invalid {
             texts.invalid[numbers][view][position.current.index()].as_str()
@@ -352,31 +326,26 @@ fn render_maze<M: Component>(mut episodes: RenderQuery<M>) {
     }
 }
 
-fn score_move<M: Component>(
-    mut episodes: Query<(&AgentAction, &MazeRules, &MoveResult, &Turn, &mut Outcome), With<M>>,
-) {
-    for (action, rules, result, turn, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
-        let timeout = out_of_moves(rules, turn, *result);
+fn score_move<E: MazeVariant>(mut episodes: Stepping<(&MoveResult, &Turn, &mut Outcome), With<EnvConfig<E>>>) {
+    for (result, turn, mut outcome) in episodes.iter_mut() {
+        let timeout = out_of_moves(turn, *result);
         outcome.reward = match result {
             MoveResult::ReachedGoal => 0.0,
             MoveResult::Invalid => INVALID_REWARD,
             MoveResult::Moved | MoveResult::Bumped => MOVE_REWARD,
         } + if timeout { TIMEOUT_REWARD } else { 0.0 };
         outcome.invalid_action = *result == MoveResult::Invalid;
-        outcome.success = *result == MoveResult::ReachedGoal;
-        outcome.terminated = outcome.success || timeout;
-        outcome.ending = outcome.terminated.then_some(if outcome.success { "goal" } else { "out_of_moves" });
+        let reached = *result == MoveResult::ReachedGoal;
+        outcome.success = reached;
+        outcome.end_when(reached || timeout, if reached { "goal" } else { "out_of_moves" });
     }
 }
 
-fn add_maze_systems<M: Component>(schedule: &mut Schedule) {
+fn add_maze_systems<E: MazeVariant>(schedule: &mut Schedule) {
     schedule.add_systems((
-        apply_move::<M>.in_set(StepSet::Act),
-        render_maze::<M>.in_set(StepSet::Observe),
-        score_move::<M>.in_set(StepSet::Score),
+        apply_move::<E>.in_set(StepSet::Act),
+        render_maze::<E>.in_set(StepSet::Observe),
+        score_move::<E>.in_set(StepSet::Score),
     ));
 }
 
@@ -397,7 +366,6 @@ impl Environment for MazeFullyObserved {
 
     fn spec(config: &Self::Config) -> EnvSpec {
         spec(
-            Self::ID,
             config,
             FULLY_OBSERVED_ANCHORS,
             "Reach the goal of the double-T maze, seeing your position (LMRL-Gym FO Maze)",
@@ -409,12 +377,11 @@ impl Environment for MazeFullyObserved {
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
-        entity.insert(FullyObservedMaze);
         spawn(config, View::Full, episode, entity)
     }
 
     fn add_systems(schedule: &mut Schedule) {
-        add_maze_systems::<FullyObservedMaze>(schedule);
+        add_maze_systems::<Self>(schedule);
     }
 
     /// Everything is shown: nothing is hidden.
@@ -436,7 +403,6 @@ impl Environment for MazePartiallyObserved {
 
     fn spec(config: &Self::Config) -> EnvSpec {
         spec(
-            Self::ID,
             config,
             PARTIALLY_OBSERVED_ANCHORS,
             "Reach the goal of the double-T maze seeing only adjacent walls (LMRL-Gym PO Maze)",
@@ -448,12 +414,11 @@ impl Environment for MazePartiallyObserved {
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
-        entity.insert(PartiallyObservedMaze);
         spawn(config, View::Partial, episode, entity)
     }
 
     fn add_systems(schedule: &mut Schedule) {
-        add_maze_systems::<PartiallyObservedMaze>(schedule);
+        add_maze_systems::<Self>(schedule);
     }
 
     /// The start cell, the current cell and the goal, as `row, column` (the partially observed

@@ -88,17 +88,6 @@ pub const EARLY_SLATES: u32 = 3;
 /// Longest item, in minutes (bounds the reward range).
 const MAX_LENGTH: f64 = 15.0;
 
-/// Per-episode rules copied from the config (and the env's marker component).
-#[derive(Component, Debug, Clone, Copy)]
-pub struct FeedRules {
-    pub candidates: u32,
-    pub slate_size: u32,
-    pub max_slates: u32,
-    pub campaign_days: u32,
-    pub rewards: FeedRewards,
-    pub user: UserModel,
-}
-
 /// The shared catalogue of the episode.
 #[derive(Component, Debug, Clone)]
 pub struct SharedCatalogue(pub Arc<Catalogue>);
@@ -352,13 +341,13 @@ impl Environment for RecoFeed {
         let r = &config.rewards;
         let best_slate = f64::from(config.slate_size) * (r.click + r.watch_minute * MAX_LENGTH + r.like);
         EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_slates.saturating_mul(config.campaign_days.max(1)),
-            reward_range: (r.invalid_penalty.min(0.0) + r.leave_penalty.min(0.0), best_slate + r.return_bonus.max(0.0)),
             score_anchors: (*config == RecoFeedConfig::default()).then_some(SCORE_ANCHORS),
-            description: "Recommend slates of short videos to a simulated user who reacts, drifts, gets bored, \
-                          gives reflective instructions and leaves (RecSim/KuaiSim/RecoWorld)"
-                .to_owned(),
+            ..EnvSpec::new(
+                config.max_slates.saturating_mul(config.campaign_days.max(1)),
+                (r.invalid_penalty.min(0.0) + r.leave_penalty.min(0.0), best_slate + r.return_bonus.max(0.0)),
+                "Recommend slates of short videos to a simulated user who reacts, drifts, gets bored, \
+                          gives reflective instructions and leaves (RecSim/KuaiSim/RecoWorld)",
+            )
         }
     }
 
@@ -408,14 +397,6 @@ impl Environment for RecoFeed {
         let _ = write!(prompt, "\nUser u{} opens the app (day 1, session 1).\n", episode.index);
         render_candidates(&mut prompt, &catalogue, &pool, 1, config.slate_size);
         entity.insert((
-            FeedRules {
-                candidates: config.candidates,
-                slate_size: config.slate_size,
-                max_slates: config.max_slates,
-                campaign_days: config.campaign_days,
-                rewards: config.rewards,
-                user: config.user,
-            },
             SharedCatalogue(catalogue),
             SimulatedUser { mindset, rng: user_rng },
             Feed {
@@ -491,11 +472,10 @@ pub const RANDOM_MEAN_RETURN: f64 = 2.693;
 pub const EXPERT_MEAN_RETURN: f64 = 51.051;
 
 #[allow(clippy::type_complexity)]
-fn read_slate(mut episodes: Query<(&AgentAction, &FeedRules, &SharedCatalogue, &mut Feed)>) {
-    for (action, rules, catalogue, mut feed) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+fn read_slate(mut episodes: Stepping<(&EnvConfig<RecoFeed>, &SharedCatalogue, &mut Feed)>) {
+    for (text, (config, catalogue, mut feed)) in episodes.iter_mut_with_action() {
         let feed = &mut *feed;
-        feed.verdict = parse_slate(text, &catalogue.0, &feed.pool, rules.slate_size, &mut feed.slate);
+        feed.verdict = parse_slate(text, &catalogue.0, &feed.pool, config.slate_size, &mut feed.slate);
     }
 }
 
@@ -506,15 +486,12 @@ fn return_probability(mindset: &Mindset, engagement_per_slate: f32, threshold: f
 
 #[allow(clippy::type_complexity)]
 fn user_goes_through_slate(
-    mut episodes: Query<(&AgentAction, &FeedRules, &SharedCatalogue, &mut SimulatedUser, &mut Feed, &mut FeedStats)>,
+    mut episodes: Stepping<(&EnvConfig<RecoFeed>, &SharedCatalogue, &mut SimulatedUser, &mut Feed, &mut FeedStats)>,
 ) {
-    for (action, rules, catalogue, mut user, mut feed, mut stats) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+    for (config, catalogue, mut user, mut feed, mut stats) in episodes.iter_mut() {
         let (catalogue, user, feed, stats) = (&*catalogue.0, &mut *user, &mut *feed, &mut *stats);
-        let model = &rules.user;
-        let weights = &rules.rewards;
+        let model = &config.user;
+        let weights = &config.rewards;
         feed.reactions.clear();
         feed.spoken = None;
         feed.event = SessionEvent::Continues;
@@ -578,7 +555,7 @@ fn user_goes_through_slate(
         feed.open_instructions.retain(|&at| served < at + REENGAGEMENT_WINDOW);
 
         let left = user.mindset.temper < 1.0;
-        let cut = !left && feed.slates_in_session >= rules.max_slates;
+        let cut = !left && feed.slates_in_session >= config.max_slates;
         if left || cut {
             // Instructions followed by leaving within the window were not re-engaging.
             feed.open_instructions.clear();
@@ -586,7 +563,7 @@ fn user_goes_through_slate(
             if left {
                 feed.reward += weights.leave_penalty;
             }
-            end_session(rules, user, feed, stats, left);
+            end_session(config, user, feed, stats, left);
         } else if user.mindset.temper < model.warn_temper
             && feed.instructions_this_session < INSTRUCTIONS_PER_SESSION
             && feed.verdict.is_ok()
@@ -605,19 +582,25 @@ fn user_goes_through_slate(
             SessionEvent::Continues | SessionEvent::LeftAndReturned { .. } | SessionEvent::CutAndReturned { .. }
         ) && feed.verdict.is_ok()
         {
-            sample_pool(&mut feed.pool_rng, catalogue.items.len() as u32, rules.candidates, &mut feed.pool);
+            sample_pool(&mut feed.pool_rng, catalogue.items.len() as u32, config.candidates, &mut feed.pool);
         }
     }
 }
 
 /// Ends a session: in single-session mode the episode ends when the user left (a cut session
 /// is the engine's truncation); in a campaign the user may come back on a later day.
-fn end_session(rules: &FeedRules, user: &mut SimulatedUser, feed: &mut Feed, stats: &mut FeedStats, left: bool) {
-    if rules.campaign_days <= 1 {
+fn end_session(
+    config: &EnvConfig<RecoFeed>,
+    user: &mut SimulatedUser,
+    feed: &mut Feed,
+    stats: &mut FeedStats,
+    left: bool,
+) {
+    if config.campaign_days <= 1 {
         feed.event = if left { SessionEvent::Left } else { SessionEvent::Continues };
         return;
     }
-    if feed.day >= rules.campaign_days {
+    if feed.day >= config.campaign_days {
         feed.event = SessionEvent::CampaignOver;
         return;
     }
@@ -626,9 +609,9 @@ fn end_session(rules: &FeedRules, user: &mut SimulatedUser, feed: &mut Feed, sta
     let regret =
         if feed.session_clicks == 0 { 0.0 } else { feed.session_hook_clicks as f32 / feed.session_clicks as f32 };
     let probability =
-        return_probability(&user.mindset, feed.session_engagement / slates, rules.user.engagement_threshold, regret);
+        return_probability(&user.mindset, feed.session_engagement / slates, config.user.engagement_threshold, regret);
     let mut gap = None;
-    for days_later in 1..=(rules.campaign_days - feed.day) {
+    for days_later in 1..=(config.campaign_days - feed.day) {
         if user.rng.random::<f32>() < probability {
             gap = Some(days_later);
             break;
@@ -648,7 +631,7 @@ fn end_session(rules: &FeedRules, user: &mut SimulatedUser, feed: &mut Feed, sta
     feed.session_engagement = 0.0;
     feed.session_clicks = 0;
     feed.session_hook_clicks = 0;
-    feed.reward += rules.rewards.return_bonus;
+    feed.reward += config.rewards.return_bonus;
     let mindset = &mut user.mindset;
     mindset.temper = mindset.initial_temper;
     mindset.boredom = [0.0; TOPIC_COUNT];
@@ -656,11 +639,8 @@ fn end_session(rules: &FeedRules, user: &mut SimulatedUser, feed: &mut Feed, sta
     feed.event = if left { SessionEvent::LeftAndReturned { gap } } else { SessionEvent::CutAndReturned { gap } };
 }
 
-fn render_feed(mut episodes: Query<(&AgentAction, &FeedRules, &SharedCatalogue, &Feed, &FeedStats, &mut Reply)>) {
-    for (action, rules, catalogue, feed, stats, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn render_feed(mut episodes: Stepping<(&EnvConfig<RecoFeed>, &SharedCatalogue, &Feed, &FeedStats, &mut Reply)>) {
+    for (config, catalogue, feed, stats, mut reply) in episodes.iter_mut() {
         let catalogue = &*catalogue.0;
         // Reaction lines, an instruction and a session message, then the candidates.
         let mut out = String::with_capacity(512 + 96 * feed.reactions.len() + candidates_len(catalogue, &feed.pool));
@@ -670,7 +650,7 @@ fn render_feed(mut episodes: Query<(&AgentAction, &FeedRules, &SharedCatalogue, 
                 out,
                 "Invalid slate: {error}. Answer with `recommend <id>, <id>, ...`: exactly {} distinct ids from the \
                  current candidates. The user saw nothing and is losing patience.",
-                rules.slate_size
+                config.slate_size
             );
         } else {
             out.push_str("Slate ");
@@ -714,7 +694,7 @@ fn render_feed(mut episodes: Query<(&AgentAction, &FeedRules, &SharedCatalogue, 
                     feed.session - 1,
                     if gap == 1 { "" } else { "s" },
                     feed.day,
-                    rules.campaign_days,
+                    config.campaign_days,
                     feed.session
                 );
                 false
@@ -733,17 +713,14 @@ fn render_feed(mut episodes: Query<(&AgentAction, &FeedRules, &SharedCatalogue, 
             }
         };
         if !ends {
-            render_candidates(&mut out, catalogue, &feed.pool, next_slate, rules.slate_size);
+            render_candidates(&mut out, catalogue, &feed.pool, next_slate, config.slate_size);
         }
         reply.set(Speaker::Partner, if feed.verdict.is_err() { Kind::Admin } else { Kind::Observation }, out);
     }
 }
 
-fn score_slate(mut episodes: Query<(&AgentAction, &FeedRules, &Turn, &Feed, &mut FeedStats, &mut Outcome)>) {
-    for (action, rules, turn, feed, mut stats, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn score_slate(mut episodes: Stepping<(&EnvConfig<RecoFeed>, &Turn, &Feed, &mut FeedStats, &mut Outcome)>) {
+    for (config, turn, feed, mut stats, mut outcome) in episodes.iter_mut() {
         outcome.reward = feed.reward;
         outcome.invalid_action = feed.verdict.is_err();
         let (terminated, ending) = match feed.event {
@@ -752,12 +729,11 @@ fn score_slate(mut episodes: Query<(&AgentAction, &FeedRules, &Turn, &Feed, &mut
             SessionEvent::CampaignOver => (true, "campaign_over"),
             _ => (false, ""),
         };
-        outcome.terminated = terminated;
-        outcome.ending = terminated.then_some(ending);
-        let at_cap = turn.taken + 1 >= turn.max;
+        outcome.end_when(terminated, ending);
+        let at_cap = turn.is_last();
         // Success: the user stayed to the cap (single session) or was still around at the end
         // of the campaign.
-        outcome.success = (rules.campaign_days <= 1 && !terminated && at_cap) || ending == "campaign_over";
+        outcome.success = (config.campaign_days <= 1 && !terminated && at_cap) || ending == "campaign_over";
         if (terminated || at_cap)
             && !feed.open_instructions.is_empty()
             && !matches!(feed.event, SessionEvent::Left | SessionEvent::Churned)

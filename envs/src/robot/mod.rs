@@ -125,13 +125,18 @@ impl Default for RobotMemoryConfig {
     }
 }
 
-/// Knowledge-base rules of an episode (`None` without memory).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct MemoryRules {
-    actions_per_task: u32,
-    max_notes: usize,
-    max_note_chars: usize,
-    recall_limit: usize,
+/// The two robot envs share the tabletop systems; each says where its config keeps the
+/// tabletop's settings and the knowledge base's rules.
+pub trait RobotVariant: Environment {
+    fn settings(config: &Self::Config) -> Settings<'_>;
+}
+
+/// What the tabletop systems read of an env's config.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    pub tabletop: &'a TabletopConfig,
+    /// The knowledge base's rules; `None` for an env without one.
+    pub memory: Option<&'a RobotMemoryConfig>,
 }
 
 /// A skill that missed and is waiting, aimed `error` cm away from where it should be.
@@ -172,8 +177,6 @@ struct StepScratch {
 /// The whole state of a campaign; the env's marker components sit beside it.
 #[derive(Component, Debug)]
 pub struct Tabletop {
-    config: TabletopConfig,
-    memory: Option<MemoryRules>,
     iterations: u32,
     calibration: Calibration,
     preferences: Preferences,
@@ -197,19 +200,11 @@ pub struct Tabletop {
 }
 
 impl Tabletop {
-    fn new(
-        config: &TabletopConfig,
-        memory: Option<MemoryRules>,
-        iterations: u32,
-        per_iteration: u32,
-        seed: u64,
-    ) -> Self {
+    fn new(config: &TabletopConfig, iterations: u32, per_iteration: u32, seed: u64) -> Self {
         let (calibration, preferences) = world::hidden_truth(seed);
         let slots = world::task_slots(seed, &config.templates, per_iteration.max(1) as usize);
         let task = world::instantiate(seed, &slots[0], 0, &preferences);
         Self {
-            config: config.clone(),
-            memory,
             iterations: iterations.max(1),
             calibration,
             preferences,
@@ -394,8 +389,8 @@ impl Tabletop {
         (Correction::Nudge { direction, cm, more }, Command::Move { direction, cm })
     }
 
-    fn noise(&self, seed: u64, turn: u32) -> (f64, f64) {
-        let limit = self.config.execution_noise_cm;
+    fn noise(config: &TabletopConfig, seed: u64, turn: u32) -> (f64, f64) {
+        let limit = config.execution_noise_cm;
         if limit == 0.0 {
             return (0.0, 0.0);
         }
@@ -440,7 +435,7 @@ impl Tabletop {
         }
     }
 
-    fn execute(&mut self, command: &Command, seed: u64, turn: u32) {
+    fn execute(&mut self, command: &Command, settings: Settings<'_>, seed: u64, turn: u32) {
         match command {
             Command::Pick { object, offset } => {
                 let Some(index) = self.resolve(object) else {
@@ -461,7 +456,7 @@ impl Tabletop {
                 }
                 self.last_nudge = None;
                 let bias = self.calibration.pick[self.task.objects[index].kind];
-                let noise = self.noise(seed, turn);
+                let noise = Self::noise(settings.tabletop, seed, turn);
                 let error = (f64::from(bias.0 + offset.0) + noise.0, f64::from(bias.1 + offset.1) + noise.1);
                 self.attempt(Aim { object: index, place: None, error });
             }
@@ -481,7 +476,7 @@ impl Tabletop {
                 }
                 self.last_nudge = None;
                 let bias = self.calibration.place[self.task.objects[index].kind];
-                let noise = self.noise(seed, turn);
+                let noise = Self::noise(settings.tabletop, seed, turn);
                 let error = (f64::from(bias.0 + offset.0) + noise.0, f64::from(bias.1 + offset.1) + noise.1);
                 self.attempt(Aim { object: index, place: Some(*fixture), error });
             }
@@ -526,13 +521,13 @@ impl Tabletop {
                 }
             },
             Command::Done => self.step.result = "You declared the task finished.".to_owned(),
-            Command::Note(text) => self.add_note(text),
-            Command::Recall(query) => self.recall(query),
+            Command::Note(text) => self.add_note(settings.memory, text),
+            Command::Recall(query) => self.recall(settings.memory, query),
         }
     }
 
-    fn add_note(&mut self, text: &str) {
-        let Some(rules) = self.memory else { return };
+    fn add_note(&mut self, memory: Option<&RobotMemoryConfig>, text: &str) {
+        let Some(rules) = memory else { return };
         // One line per note, so a note cannot fake a task boundary in the transcript.
         let text: String =
             text.chars().take(rules.max_note_chars).map(|c| if c.is_control() { ' ' } else { c }).collect();
@@ -544,8 +539,8 @@ impl Tabletop {
     }
 
     /// Top notes by the number of query words they contain; ties go to the newest.
-    fn recall(&mut self, query: &str) {
-        let Some(rules) = self.memory else { return };
+    fn recall(&mut self, memory: Option<&RobotMemoryConfig>, query: &str) {
+        let Some(rules) = memory else { return };
         let words = |text: &str| -> Vec<String> {
             text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
         };
@@ -635,9 +630,9 @@ const MEMORY_RULES: &str = " This campaign has several tasks with the same robot
 the notes that share the most words with the query.";
 
 /// The per-episode rules an env passes to [`spawn_tabletop`].
-fn opening(tabletop: &Tabletop) -> String {
+fn opening(tabletop: &Tabletop, memory: bool) -> String {
     let mut text = String::from(RULES);
-    if tabletop.memory.is_some() {
+    if memory {
         text.push_str(MEMORY_RULES);
         text.push_str(&format!(" Knowledge base: {} notes.", tabletop.notes.len()));
     }
@@ -647,8 +642,7 @@ fn opening(tabletop: &Tabletop) -> String {
 const COMMAND_HELP: &str = "Commands: pick <object> | place <object> in <fixture> | open <fixture> | close <fixture> \
 | move <left|right|forward|back> [a bit|<n> cm] | release | done";
 
-fn human_attends(tabletop: &Tabletop, seed: u64, turn: u32) -> bool {
-    let config = &tabletop.config;
+fn human_attends(tabletop: &Tabletop, config: &TabletopConfig, seed: u64, turn: u32) -> bool {
     if tabletop.interventions >= config.intervention_budget || config.intervention_probability <= 0.0 {
         return false;
     }
@@ -667,20 +661,19 @@ fn correct(tabletop: &mut Tabletop, correction: Correction, fix: Command, seed: 
     tabletop.stall = 0;
 }
 
-fn parse_command<M: Component>(mut episodes: Query<(&AgentAction, &mut Tabletop), With<M>>) {
-    for (action, mut tabletop) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+fn parse_command<E: RobotVariant>(mut episodes: Stepping<(&EnvConfig<E>, &mut Tabletop)>) {
+    for (text, (config, mut tabletop)) in episodes.iter_mut_with_action() {
         tabletop.step = StepScratch::default();
         match command::parse(text) {
             Err(ParseError(reason)) => {
                 tabletop.step.invalid = Some(Cow::Owned(format!("Invalid command: {reason}. {COMMAND_HELP}")));
             }
-            Ok(command) if command.is_memory() => match tabletop.memory {
+            Ok(command) if command.is_memory() => match E::settings(config).memory {
                 None => {
                     tabletop.step.invalid =
                         Some(Cow::Borrowed("Invalid command: note and recall exist only in robot_memory-v0."));
                 }
-                Some(rules) if tabletop.memory_actions_used >= rules.actions_per_task => {
+                Some(rules) if tabletop.memory_actions_used >= rules.memory_actions_per_task => {
                     tabletop.step.invalid =
                         Some(Cow::Borrowed("Invalid command: no note or recall left for this task."));
                 }
@@ -704,14 +697,15 @@ fn parse_command<M: Component>(mut episodes: Query<(&AgentAction, &mut Tabletop)
     }
 }
 
-fn human_screens_plan<M: Component>(mut episodes: Query<(&AgentAction, &Episode, &Turn, &mut Tabletop), With<M>>) {
-    for (action, episode, turn, mut tabletop) in &mut episodes {
-        if action.pending().is_none() || tabletop.step.overridden || tabletop.step.memory_action {
+fn human_screens_plan<E: RobotVariant>(mut episodes: Stepping<(&EnvConfig<E>, &Episode, &Turn, &mut Tabletop)>) {
+    for (config, episode, turn, mut tabletop) in episodes.iter_mut() {
+        let settings = E::settings(config);
+        if tabletop.step.overridden || tabletop.step.memory_action {
             continue;
         }
         let Some(command) = &tabletop.step.command else { continue };
         let Some((correction, fix)) = tabletop.plan_objection(command) else { continue };
-        if human_attends(&tabletop, episode.seed, turn.taken) {
+        if human_attends(&tabletop, settings.tabletop, episode.seed, turn.taken) {
             tabletop.step.aborted = true;
             tabletop.step.result = "The human stopped the robot before it moved.".to_owned();
             correct(&mut tabletop, correction, fix, episode.seed, turn.taken);
@@ -719,47 +713,46 @@ fn human_screens_plan<M: Component>(mut episodes: Query<(&AgentAction, &Episode,
     }
 }
 
-fn execute_command<M: Component>(mut episodes: Query<(&AgentAction, &Episode, &Turn, &mut Tabletop), With<M>>) {
-    for (action, episode, turn, mut tabletop) in &mut episodes {
-        if action.pending().is_none() || tabletop.step.aborted {
+fn execute_command<E: RobotVariant>(mut episodes: Stepping<(&EnvConfig<E>, &Episode, &Turn, &mut Tabletop)>) {
+    for (config, episode, turn, mut tabletop) in episodes.iter_mut() {
+        let settings = E::settings(config);
+        if tabletop.step.aborted {
             continue;
         }
         if let Some(command) = tabletop.step.command.take() {
-            tabletop.execute(&command, episode.seed, turn.taken);
+            tabletop.execute(&command, settings, episode.seed, turn.taken);
             tabletop.step.command = Some(command);
         }
     }
 }
 
-fn human_watches_execution<M: Component>(mut episodes: Query<(&AgentAction, &Episode, &Turn, &mut Tabletop), With<M>>) {
-    for (action, episode, turn, mut tabletop) in &mut episodes {
-        if action.pending().is_none() || tabletop.step.memory_action || tabletop.step.correction.is_some() {
+fn human_watches_execution<E: RobotVariant>(mut episodes: Stepping<(&EnvConfig<E>, &Episode, &Turn, &mut Tabletop)>) {
+    for (config, episode, turn, mut tabletop) in episodes.iter_mut() {
+        let settings = E::settings(config);
+        if tabletop.step.memory_action || tabletop.step.correction.is_some() {
             continue;
         }
         if let Some(aim) = tabletop.aim
             && aim.error.0.hypot(aim.error.1) > tabletop.tolerance(&aim)
         {
-            if human_attends(&tabletop, episode.seed, turn.taken) {
+            if human_attends(&tabletop, settings.tabletop, episode.seed, turn.taken) {
                 let (correction, fix) = tabletop.nudge_for(&aim);
                 correct(&mut tabletop, correction, fix, episode.seed, turn.taken);
             }
             continue;
         }
         tabletop.stall = if tabletop.step.progress { 0 } else { tabletop.stall + 1 };
-        if tabletop.stall >= tabletop.config.stall_patience.max(1)
+        if tabletop.stall >= settings.tabletop.stall_patience.max(1)
             && let Some(hint) = tabletop.next_plan_step()
-            && human_attends(&tabletop, episode.seed, turn.taken)
+            && human_attends(&tabletop, settings.tabletop, episode.seed, turn.taken)
         {
             correct(&mut tabletop, Correction::Stop { hint: hint.clone() }, hint, episode.seed, turn.taken);
         }
     }
 }
 
-fn advance_task<M: Component>(mut episodes: Query<(&AgentAction, &Episode, &mut Tabletop), With<M>>) {
-    for (action, episode, mut tabletop) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn advance_task<E: RobotVariant>(mut episodes: Stepping<(&EnvConfig<E>, &Episode, &mut Tabletop)>) {
+    for (config, episode, mut tabletop) in episodes.iter_mut() {
         if !tabletop.step.memory_action {
             tabletop.steps_used += 1;
         }
@@ -768,17 +761,14 @@ fn advance_task<M: Component>(mut episodes: Query<(&AgentAction, &Episode, &mut 
             tabletop.end_task(TaskEnd::Success, episode.seed);
         } else if gave_up {
             tabletop.end_task(TaskEnd::GaveUp, episode.seed);
-        } else if tabletop.steps_used >= tabletop.config.max_steps_per_task {
+        } else if tabletop.steps_used >= E::settings(config).tabletop.max_steps_per_task {
             tabletop.end_task(TaskEnd::OutOfSteps, episode.seed);
         }
     }
 }
 
-fn render_reply<M: Component>(mut episodes: Query<(&AgentAction, &Tabletop, &mut Reply), With<M>>) {
-    for (action, tabletop, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn render_reply<E: RobotVariant>(mut episodes: Stepping<(&Tabletop, &mut Reply), With<EnvConfig<E>>>) {
+    for (tabletop, mut reply) in episodes.iter_mut() {
         let step = &tabletop.step;
         let mut text = String::with_capacity(256);
         if let Some(invalid) = &step.invalid {
@@ -818,13 +808,10 @@ fn render_reply<M: Component>(mut episodes: Query<(&AgentAction, &Tabletop, &mut
     }
 }
 
-fn score_step<M: Component>(mut episodes: Query<(&AgentAction, &Tabletop, &mut Outcome), With<M>>) {
-    for (action, tabletop, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn score_step<E: RobotVariant>(mut episodes: Stepping<(&EnvConfig<E>, &Tabletop, &mut Outcome)>) {
+    for (config, tabletop, mut outcome) in episodes.iter_mut() {
         let step = &tabletop.step;
-        let config = &tabletop.config;
+        let config = E::settings(config).tabletop;
         let mut reward = 0.0;
         if step.task_succeeded {
             reward += 1.0;
@@ -843,14 +830,14 @@ fn score_step<M: Component>(mut episodes: Query<(&AgentAction, &Tabletop, &mut O
     }
 }
 
-fn add_tabletop_systems<M: Component>(schedule: &mut Schedule) {
+fn add_tabletop_systems<E: RobotVariant>(schedule: &mut Schedule) {
     schedule.add_systems((
-        parse_command::<M>.in_set(StepSet::Act),
-        (human_screens_plan::<M>, execute_command::<M>, human_watches_execution::<M>, advance_task::<M>)
+        parse_command::<E>.in_set(StepSet::Act),
+        (human_screens_plan::<E>, execute_command::<E>, human_watches_execution::<E>, advance_task::<E>)
             .chain()
             .in_set(StepSet::React),
-        render_reply::<M>.in_set(StepSet::Observe),
-        score_step::<M>.in_set(StepSet::Score),
+        render_reply::<E>.in_set(StepSet::Observe),
+        score_step::<E>.in_set(StepSet::Score),
     ));
 }
 
@@ -910,18 +897,23 @@ pub struct CorrectionEpisode;
 /// The env type registered as `robot_correction-v0`.
 pub struct RobotCorrection;
 
+impl RobotVariant for RobotCorrection {
+    fn settings(config: &TabletopConfig) -> Settings<'_> {
+        Settings { tabletop: config, memory: None }
+    }
+}
+
 impl Environment for RobotCorrection {
     type Config = TabletopConfig;
     const ID: &'static str = "robot_correction-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_steps_per_task,
-            reward_range: (-config.unsafe_penalty - config.intervention_cost, 1.0),
-            score_anchors: Some(CORRECTION_SCORE_ANCHORS),
-            description: "Tabletop skill commands under a human's live language corrections (YAY Robot)".to_owned(),
-        }
+        EnvSpec::new(
+            config.max_steps_per_task,
+            (-config.unsafe_penalty - config.intervention_cost, 1.0),
+            "Tabletop skill commands under a human's live language corrections (YAY Robot)",
+        )
+        .with_anchors(CORRECTION_SCORE_ANCHORS)
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -929,14 +921,14 @@ impl Environment for RobotCorrection {
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
-        let tabletop = Tabletop::new(config, None, 1, 1, episode.seed);
-        let prompt = opening(&tabletop);
+        let tabletop = Tabletop::new(config, 1, 1, episode.seed);
+        let prompt = opening(&tabletop, false);
         entity.insert((CorrectionEpisode, tabletop));
         Cow::Owned(prompt)
     }
 
     fn add_systems(schedule: &mut Schedule) {
-        add_tabletop_systems::<CorrectionEpisode>(schedule);
+        add_tabletop_systems::<Self>(schedule);
     }
 
     fn hidden_state(entity: EntityRef) -> Vec<String> {
@@ -955,6 +947,12 @@ pub struct MemoryEpisode;
 /// The env type registered as `robot_memory-v0`.
 pub struct RobotMemory;
 
+impl RobotVariant for RobotMemory {
+    fn settings(config: &RobotMemoryConfig) -> Settings<'_> {
+        Settings { tabletop: &config.tabletop, memory: Some(config) }
+    }
+}
+
 impl Environment for RobotMemory {
     type Config = RobotMemoryConfig;
     const ID: &'static str = "robot_memory-v0";
@@ -962,14 +960,11 @@ impl Environment for RobotMemory {
     fn spec(config: &Self::Config) -> EnvSpec {
         let tasks = config.iterations * config.tasks_per_iteration;
         let tabletop = &config.tabletop;
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: tasks * (tabletop.max_steps_per_task + config.memory_actions_per_task),
-            reward_range: (-tabletop.unsafe_penalty - tabletop.intervention_cost, 1.0),
-            score_anchors: None,
-            description: "A campaign of tabletop tasks with corrections and a persistent knowledge base (DROC)"
-                .to_owned(),
-        }
+        EnvSpec::new(
+            tasks * (tabletop.max_steps_per_task + config.memory_actions_per_task),
+            (-tabletop.unsafe_penalty - tabletop.intervention_cost, 1.0),
+            "A campaign of tabletop tasks with corrections and a persistent knowledge base (DROC)",
+        )
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -984,21 +979,14 @@ impl Environment for RobotMemory {
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
-        let rules = MemoryRules {
-            actions_per_task: config.memory_actions_per_task,
-            max_notes: config.max_notes,
-            max_note_chars: config.max_note_chars,
-            recall_limit: config.recall_limit,
-        };
-        let tabletop =
-            Tabletop::new(&config.tabletop, Some(rules), config.iterations, config.tasks_per_iteration, episode.seed);
-        let prompt = opening(&tabletop);
+        let tabletop = Tabletop::new(&config.tabletop, config.iterations, config.tasks_per_iteration, episode.seed);
+        let prompt = opening(&tabletop, true);
         entity.insert((MemoryEpisode, tabletop));
         Cow::Owned(prompt)
     }
 
     fn add_systems(schedule: &mut Schedule) {
-        add_tabletop_systems::<MemoryEpisode>(schedule);
+        add_tabletop_systems::<Self>(schedule);
     }
 
     fn hidden_state(entity: EntityRef) -> Vec<String> {

@@ -94,20 +94,6 @@ pub const STAGEWISE_NO_REPLAN_MEAN_RETURN: f64 = 0.4548;
 /// Actions longer than this are invalid without being parsed.
 pub const MAX_ACTION_CHARS: usize = 2_000;
 
-/// Per-episode rules copied from the config.
-#[derive(Component, Debug, Clone)]
-pub struct SearchRules {
-    pub feedback_rounds: u32,
-    pub threshold: f64,
-    pub leak: usize,
-    pub searches_per_round: u32,
-    pub clarifications_per_round: u32,
-    pub invalid_penalty: f64,
-    pub stagewise: bool,
-    pub plan_rounds: u32,
-    pub plan_weight: f64,
-}
-
 /// What the agent's action did this turn.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TurnResult {
@@ -238,19 +224,19 @@ const STAGEWISE_USAGE: &str =
     "Write one action: `plan <sub-need>; <sub-need>`, `search <query>`, or `answer <ids> | <ids> | ...`.";
 
 /// Searches per round in stage-wise mode: `searches_per_round` per possible sub-need.
-fn stagewise_searches(rules: &SearchRules) -> u32 {
-    rules.searches_per_round * 3
+fn stagewise_searches(config: &SearchFeedbackConfig) -> u32 {
+    config.searches_per_round * 3
 }
 
-fn stagewise_status(session: &SearchSession, stages: &stagewise::Stages, rules: &SearchRules) -> String {
-    let plans_left = rules.plan_rounds as usize - stages.f1_by_plan_round.len();
+fn stagewise_status(session: &SearchSession, stages: &stagewise::Stages, config: &SearchFeedbackConfig) -> String {
+    let plans_left = config.plan_rounds as usize - stages.f1_by_plan_round.len();
     if stages.plan.is_empty() {
         return format!("Planning: send your plan first ({plans_left} plan rounds).");
     }
     let round = if session.round == 0 {
         "Initial request".to_owned()
     } else {
-        format!("Feedback round {} of {}", session.round, rules.feedback_rounds)
+        format!("Feedback round {} of {}", session.round, config.feedback_rounds)
     };
     let replan = if stages.plan_fixed { String::new() } else { format!(", {plans_left} re-plans") };
     let groups = match stages.plan.len() {
@@ -260,14 +246,14 @@ fn stagewise_status(session: &SearchSession, stages: &stagewise::Stages, rules: 
     format!("{round}: {} searches{replan} left, then answer with {groups}.", session.searches_left)
 }
 
-fn status_line(session: &SearchSession, rules: &SearchRules) -> String {
+fn status_line(session: &SearchSession, config: &SearchFeedbackConfig) -> String {
     if let Some(stages) = &session.stages {
-        return stagewise_status(session, stages, rules);
+        return stagewise_status(session, stages, config);
     }
     let round = if session.round == 0 {
         "Initial request".to_owned()
     } else {
-        format!("Feedback round {} of {}", session.round, rules.feedback_rounds)
+        format!("Feedback round {} of {}", session.round, config.feedback_rounds)
     };
     let searches = if session.searches_left == 1 { "search" } else { "searches" };
     let questions = if session.clarifications_left == 1 { "clarifying question" } else { "clarifying questions" };
@@ -283,18 +269,17 @@ impl Environment for SearchFeedback {
 
     fn spec(config: &Self::Config) -> EnvSpec {
         let per_round = config.searches_per_round + config.clarifications_per_round + 1;
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: if config.stagewise {
-                config.plan_rounds + (config.feedback_rounds + 1) * (config.searches_per_round * 3 + 1) + 4
-            } else {
-                (config.feedback_rounds + 1) * per_round + 4
-            },
-            reward_range: (-1.0 - config.invalid_penalty, 1.0),
-            score_anchors: Some(if config.stagewise { STAGEWISE_SCORE_ANCHORS } else { SCORE_ANCHORS }),
-            description: "Conversational search over a BM25 index with a simulated user's feedback (ConvSim)"
-                .to_owned(),
-        }
+        let max_turns = if config.stagewise {
+            config.plan_rounds + (config.feedback_rounds + 1) * (config.searches_per_round * 3 + 1) + 4
+        } else {
+            (config.feedback_rounds + 1) * per_round + 4
+        };
+        EnvSpec::new(
+            max_turns,
+            (-1.0 - config.invalid_penalty, 1.0),
+            "Conversational search over a BM25 index with a simulated user's feedback (ConvSim)",
+        )
+        .with_anchors(if config.stagewise { STAGEWISE_SCORE_ANCHORS } else { SCORE_ANCHORS })
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -305,7 +290,7 @@ impl Environment for SearchFeedback {
         if !(config.threshold.is_finite() && config.threshold > 0.0 && config.threshold <= 1.0) {
             return Err("search_feedback: threshold must be in (0, 1]".into());
         }
-        if config.leak > 3 {
+        if usize::from(config.leak) > 3 {
             return Err("search_feedback: leak must be between 0 and 3".into());
         }
         if !(1..=5).contains(&config.searches_per_round) {
@@ -345,24 +330,13 @@ impl Environment for SearchFeedback {
             .stagewise
             .then(|| stagewise::Stages::draw(&mut stream(episode.seed, "subneeds"), &shared, &mut need));
         let initial_query = user::initial_query(&mut rng, &shared, &need);
-        let rules = SearchRules {
-            feedback_rounds: config.feedback_rounds,
-            threshold: config.threshold,
-            leak: usize::from(config.leak),
-            searches_per_round: config.searches_per_round,
-            clarifications_per_round: config.clarifications_per_round,
-            invalid_penalty: config.invalid_penalty,
-            stagewise: config.stagewise,
-            plan_rounds: config.plan_rounds,
-            plan_weight: config.plan_weight,
-        };
         let session = SearchSession {
             qrels: collection::judgments(&shared, &need),
             collection: shared,
             need,
             initial_query,
             round: 0,
-            searches_left: if config.stagewise { stagewise_searches(&rules) } else { config.searches_per_round },
+            searches_left: if config.stagewise { stagewise_searches(config) } else { config.searches_per_round },
             clarifications_left: if config.stagewise { 0 } else { config.clarifications_per_round },
             ndcg_by_round: Vec::new(),
             clarifications: Vec::new(),
@@ -373,8 +347,8 @@ impl Environment for SearchFeedback {
         };
         let instructions = if config.stagewise { STAGEWISE_INSTRUCTIONS } else { INSTRUCTIONS };
         let prompt =
-            format!("{instructions}\n\nUser: \"{}\"\n{}", session.initial_query, status_line(&session, &rules));
-        entity.insert((session, rules));
+            format!("{instructions}\n\nUser: \"{}\"\n{}", session.initial_query, status_line(&session, config));
+        entity.insert(session);
         Cow::Owned(prompt)
     }
 
@@ -454,13 +428,12 @@ pub fn hidden_strings(session: &SearchSession) -> Vec<String> {
     ]
 }
 
-fn apply_action(mut episodes: Query<(&AgentAction, &SearchRules, &mut SearchSession)>) {
-    for (action, rules, mut session) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+fn apply_action(mut episodes: Stepping<(&EnvConfig<SearchFeedback>, &mut SearchSession)>) {
+    for (text, (config, mut session)) in episodes.iter_mut_with_action() {
         let session = &mut *session;
         session.user_words = None;
         if session.stages.is_some() {
-            session.turn = apply_stagewise_action(text, rules, session);
+            session.turn = apply_stagewise_action(text, config, session);
             continue;
         }
         session.turn = match parse_command(text) {
@@ -489,15 +462,15 @@ fn apply_action(mut episodes: Query<(&AgentAction, &SearchRules, &mut SearchSess
                 let ndcg = ndcg_at_3(&ids, &session.qrels);
                 let previous = session.ndcg_by_round.last().copied().unwrap_or(0.0);
                 session.ndcg_by_round.push(ndcg);
-                let satisfied = ndcg >= rules.threshold;
+                let satisfied = ndcg >= config.threshold;
                 let documents: Vec<&collection::Document> =
                     ids.iter().map(|&d| &session.collection.documents[d as usize]).collect();
                 let diagnosis = user::diagnose(&documents, &session.need, satisfied);
-                let finished = satisfied || session.round >= rules.feedback_rounds;
+                let finished = satisfied || session.round >= config.feedback_rounds;
                 if !finished {
                     session.round += 1;
-                    session.searches_left = rules.searches_per_round;
-                    session.clarifications_left = rules.clarifications_per_round;
+                    session.searches_left = config.searches_per_round;
+                    session.clarifications_left = config.clarifications_per_round;
                 }
                 TurnResult::Answered { ndcg, delta: ndcg - previous, diagnosis, finished }
             }
@@ -507,24 +480,24 @@ fn apply_action(mut episodes: Query<(&AgentAction, &SearchRules, &mut SearchSess
 
 /// One action in stage-wise mode; the user's critique of a plan or an answer is written to
 /// `user_words` here (it is deterministic).
-fn apply_stagewise_action(text: &str, rules: &SearchRules, session: &mut SearchSession) -> TurnResult {
+fn apply_stagewise_action(text: &str, config: &SearchFeedbackConfig, session: &mut SearchSession) -> TurnResult {
     let Some(stages) = session.stages.as_mut() else { return TurnResult::Invalid("") };
     if text.split_whitespace().next().is_some_and(|verb| verb.eq_ignore_ascii_case("plan")) {
         let Some(plan) = stagewise::parse_plan(text) else {
             return TurnResult::Invalid("A plan is `plan <sub-need>; <sub-need>; ...` with 1-6 short items.");
         };
-        if stages.plan_fixed || stages.f1_by_plan_round.len() >= rules.plan_rounds as usize {
+        if stages.plan_fixed || stages.f1_by_plan_round.len() >= config.plan_rounds as usize {
             return TurnResult::Invalid("The plan is fixed now.");
         }
         let previous = stages.f1();
         let f1 = stagewise::decomposition_f1(&plan, &stages.facets);
         stages.plan = plan;
         stages.f1_by_plan_round.push(f1);
-        if stages.f1_by_plan_round.len() >= rules.plan_rounds as usize {
+        if stages.f1_by_plan_round.len() >= config.plan_rounds as usize {
             stages.plan_fixed = true;
         }
-        session.user_words = Some(stagewise::plan_critique(stages, rules.leak));
-        return TurnResult::Planned { delta: rules.plan_weight * (f1 - previous) };
+        session.user_words = Some(stagewise::plan_critique(stages, usize::from(config.leak)));
+        return TurnResult::Planned { delta: config.plan_weight * (f1 - previous) };
     }
     if stages.plan.is_empty() {
         return TurnResult::Invalid("First state your plan.");
@@ -559,11 +532,11 @@ fn apply_stagewise_action(text: &str, rules: &SearchRules, session: &mut SearchS
                 .zip(&stages.qrels)
                 .map(|(item, qrels)| item.map_or(0.0, |i| ndcg_at_3(&groups[i], qrels)))
                 .collect();
-            let satisfied = ndcg.iter().all(|&n| n >= rules.threshold);
+            let satisfied = ndcg.iter().all(|&n| n >= config.threshold);
             stages.ndcg_by_answer.push(ndcg);
             let mean = stages.mean_ndcg();
             session.ndcg_by_round.push(mean);
-            let finished = satisfied || session.round >= rules.feedback_rounds;
+            let finished = satisfied || session.round >= config.feedback_rounds;
             let words = if satisfied {
                 "Thanks, every part of my question is answered.".to_owned()
             } else {
@@ -572,23 +545,22 @@ fn apply_stagewise_action(text: &str, rules: &SearchRules, session: &mut SearchS
                     &session.need,
                     stages,
                     &groups,
-                    rules.threshold,
-                    rules.leak,
+                    config.threshold,
+                    usize::from(config.leak),
                 )
             };
             session.user_words = Some(words);
             if !finished {
                 session.round += 1;
-                session.searches_left = stagewise_searches(rules);
+                session.searches_left = stagewise_searches(config);
             }
-            TurnResult::StageAnswered { delta: (1.0 - rules.plan_weight) * (mean - previous), satisfied, finished }
+            TurnResult::StageAnswered { delta: (1.0 - config.plan_weight) * (mean - previous), satisfied, finished }
         }
     }
 }
 
-fn user_reacts(mut episodes: Query<(&AgentAction, &Episode, &Turn, &SearchRules, &mut SearchSession)>) {
-    for (action, episode, turn, rules, mut session) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+fn user_reacts(mut episodes: Stepping<(&Episode, &Turn, &EnvConfig<SearchFeedback>, &mut SearchSession)>) {
+    for (text, (episode, turn, config, mut session)) in episodes.iter_mut_with_action() {
         let session = &mut *session;
         match &mut session.turn {
             TurnResult::Clarified { verdict } => {
@@ -597,7 +569,7 @@ fn user_reacts(mut episodes: Query<(&AgentAction, &Episode, &Turn, &SearchRules,
                     _ => "",
                 };
                 let (judged, words) =
-                    user::answer_clarification(&session.collection, &session.need, question, rules.leak);
+                    user::answer_clarification(&session.collection, &session.need, question, usize::from(config.leak));
                 *verdict = judged;
                 session.clarifications.push(judged);
                 session.user_words = Some(words);
@@ -605,20 +577,22 @@ fn user_reacts(mut episodes: Query<(&AgentAction, &Episode, &Turn, &SearchRules,
             TurnResult::Answered { diagnosis, .. } => {
                 let mut rng = stream_indexed(episode.seed, "user", u64::from(turn.taken));
                 let diagnosis = *diagnosis;
-                session.user_words =
-                    Some(user::feedback(&mut rng, &session.collection, &session.need, diagnosis, rules.leak));
+                session.user_words = Some(user::feedback(
+                    &mut rng,
+                    &session.collection,
+                    &session.need,
+                    diagnosis,
+                    usize::from(config.leak),
+                ));
             }
             _ => {}
         }
     }
 }
 
-fn render_observation(mut episodes: Query<(&AgentAction, &SearchRules, &SearchSession, &mut Reply)>) {
-    for (action, rules, session, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
-        let status = status_line(session, rules);
+fn render_observation(mut episodes: Stepping<(&EnvConfig<SearchFeedback>, &SearchSession, &mut Reply)>) {
+    for (config, session, mut reply) in episodes.iter_mut() {
+        let status = status_line(session, config);
         match &session.turn {
             TurnResult::Invalid(reason) => {
                 let usage = if session.stages.is_some() { STAGEWISE_USAGE } else { USAGE };
@@ -673,14 +647,11 @@ fn render_observation(mut episodes: Query<(&AgentAction, &SearchRules, &SearchSe
     }
 }
 
-fn score_turn(mut episodes: Query<(&AgentAction, &SearchRules, &SearchSession, &mut Outcome)>) {
-    for (action, rules, session, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn score_turn(mut episodes: Stepping<(&EnvConfig<SearchFeedback>, &SearchSession, &mut Outcome)>) {
+    for (config, session, mut outcome) in episodes.iter_mut() {
         outcome.invalid_action = matches!(session.turn, TurnResult::Invalid(_));
         outcome.reward = match session.turn {
-            TurnResult::Invalid(_) => -rules.invalid_penalty,
+            TurnResult::Invalid(_) => -config.invalid_penalty,
             TurnResult::Answered { delta, .. }
             | TurnResult::Planned { delta }
             | TurnResult::StageAnswered { delta, .. } => delta,

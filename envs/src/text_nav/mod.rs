@@ -12,10 +12,9 @@ pub mod house;
 
 use std::borrow::Cow;
 
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::prelude::*;
-use sim_core::seed::stream;
+use sim_core::seed::{pick_cycled, pick_random};
 
 pub use house::{
     Command, Compass, Container, Furniture, House, Item, Layout, Place, Room, Source, next_step, room_with_exits,
@@ -97,12 +96,6 @@ pub struct HouseState {
     pub start: Room,
 }
 
-/// Per-episode rules.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct NavRules {
-    pub view: View,
-}
-
 /// What this step's command did, set in `Act`.
 #[derive(Component, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CommandResult {
@@ -112,19 +105,24 @@ pub enum CommandResult {
     Done(Command),
 }
 
-/// Marker of a `text_nav-fo-v0` episode.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct FullyObservedTextNav;
+/// The two Text-Nav envs: one config, one set of systems, differing only in what is shown.
+pub trait TextNavVariant: Environment<Config = TextNavConfig> {
+    const VIEW: View;
+}
 
-/// Marker of a `text_nav-po-v0` episode.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct PartiallyObservedTextNav;
+impl TextNavVariant for TextNavFullyObserved {
+    const VIEW: View = View::Full;
+}
+
+impl TextNavVariant for TextNavPartiallyObserved {
+    const VIEW: View = View::Partial;
+}
 
 /// The start room of an episode under a config.
 pub fn start_room(config: &TextNavConfig, episode: Episode) -> Room {
     match config.start {
-        StartSelection::Random => Room::ALL[stream(episode.seed, "start").random_range(0..Room::ALL.len())],
-        StartSelection::Cycle => Room::ALL[(episode.index % Room::ALL.len() as u64) as usize],
+        StartSelection::Random => Room::ALL[pick_random(episode, Room::ALL.len(), "start")],
+        StartSelection::Cycle => Room::ALL[pick_cycled(episode, Room::ALL.len())],
         StartSelection::Fixed(room) => room,
     }
 }
@@ -247,7 +245,7 @@ pub const WIN_TEXT: &str = "You close the fridge with the stale food inside: you
 fn spawn(config: &TextNavConfig, view: View, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
     let start = start_room(config, episode);
     let house = House::with_layout(start, config.layout);
-    entity.insert((HouseState { house, start }, NavRules { view }, CommandResult::default()));
+    entity.insert((HouseState { house, start }, CommandResult::default()));
     let note = match (config.layout, view) {
         (Layout::Distinct, _) => String::new(),
         (Layout::LookAlike, View::Full) => format!(" {LOOK_ALIKE_NOTE}"),
@@ -263,14 +261,8 @@ fn validate(config: &TextNavConfig) -> Result<(), String> {
     Ok(())
 }
 
-fn spec(id: &str, config: &TextNavConfig, description: &str) -> EnvSpec {
-    EnvSpec {
-        id: id.to_owned(),
-        max_turns: config.max_turns,
-        reward_range: (0.0, 1.0),
-        score_anchors: Some(SCORE_ANCHORS),
-        description: description.to_owned(),
-    }
+fn spec(config: &TextNavConfig, description: &str) -> EnvSpec {
+    EnvSpec::new(config.max_turns, (0.0, 1.0), description).with_anchors(SCORE_ANCHORS)
 }
 
 fn sample_actions() -> Vec<String> {
@@ -296,9 +288,8 @@ fn sample_actions() -> Vec<String> {
     .to_vec()
 }
 
-fn apply_command<M: Component>(mut episodes: Query<(&AgentAction, &mut HouseState, &mut CommandResult), With<M>>) {
-    for (action, mut state, mut result) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+fn apply_command<E: TextNavVariant>(mut episodes: Stepping<(&mut HouseState, &mut CommandResult), With<EnvConfig<E>>>) {
+    for (text, (mut state, mut result)) in episodes.iter_mut_with_action() {
         let command = normalise_and_match(&state.house, text);
         if let Some(command) = command {
             state.house.apply(command);
@@ -320,19 +311,16 @@ fn is_loss(result: CommandResult) -> bool {
     result == CommandResult::Done(Command::Eat(Item::StaleFood))
 }
 
-fn render_house<M: Component>(
-    mut episodes: Query<(&AgentAction, &NavRules, &HouseState, &CommandResult, &mut Reply), With<M>>,
+fn render_house<E: TextNavVariant>(
+    mut episodes: Stepping<(&HouseState, &CommandResult, &mut Reply), With<EnvConfig<E>>>,
 ) {
-    for (action, rules, state, result, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+    for (state, result, mut reply) in episodes.iter_mut() {
         match *result {
             CommandResult::Refused => {
                 let mut text = String::with_capacity(400);
                 text.push_str(REFUSAL);
                 text.push('\n');
-                describe_into(&mut text, &state.house, rules.view);
+                describe_into(&mut text, &state.house, E::VIEW);
                 reply.set(Speaker::Env, Kind::Admin, text);
             }
             CommandResult::Done(_) if state.house.is_won() => reply.set(Speaker::Env, Kind::Observation, WIN_TEXT),
@@ -343,20 +331,17 @@ fn render_house<M: Component>(
                 let mut text = feedback(command);
                 text.reserve(400);
                 text.push('\n');
-                describe_into(&mut text, &state.house, rules.view);
+                describe_into(&mut text, &state.house, E::VIEW);
                 reply.set(Speaker::Env, Kind::Observation, text);
             }
         }
     }
 }
 
-fn score_command<M: Component>(
-    mut episodes: Query<(&AgentAction, &HouseState, &CommandResult, &mut Outcome), With<M>>,
+fn score_command<E: TextNavVariant>(
+    mut episodes: Stepping<(&HouseState, &CommandResult, &mut Outcome), With<EnvConfig<E>>>,
 ) {
-    for (action, state, result, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+    for (state, result, mut outcome) in episodes.iter_mut() {
         let won = state.house.is_won();
         let lost = is_loss(*result);
         outcome.reward = if won { 1.0 } else { 0.0 };
@@ -373,11 +358,11 @@ fn score_command<M: Component>(
     }
 }
 
-fn add_text_nav_systems<M: Component>(schedule: &mut Schedule) {
+fn add_text_nav_systems<E: TextNavVariant>(schedule: &mut Schedule) {
     schedule.add_systems((
-        apply_command::<M>.in_set(StepSet::Act),
-        render_house::<M>.in_set(StepSet::Observe),
-        score_command::<M>.in_set(StepSet::Score),
+        apply_command::<E>.in_set(StepSet::Act),
+        render_house::<E>.in_set(StepSet::Observe),
+        score_command::<E>.in_set(StepSet::Score),
     ));
 }
 
@@ -389,11 +374,7 @@ impl Environment for TextNavFullyObserved {
     const ID: &'static str = "text_nav-fo-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        spec(
-            Self::ID,
-            config,
-            "Put the stale food in the fridge and close it, seeing room and inventory (LMRL-Gym FO Text-Nav)",
-        )
+        spec(config, "Put the stale food in the fridge and close it, seeing room and inventory (LMRL-Gym FO Text-Nav)")
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -401,12 +382,11 @@ impl Environment for TextNavFullyObserved {
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
-        entity.insert(FullyObservedTextNav);
         spawn(config, View::Full, episode, entity)
     }
 
     fn add_systems(schedule: &mut Schedule) {
-        add_text_nav_systems::<FullyObservedTextNav>(schedule);
+        add_text_nav_systems::<Self>(schedule);
     }
 
     /// Everything is shown: nothing is hidden.
@@ -428,7 +408,6 @@ impl Environment for TextNavPartiallyObserved {
 
     fn spec(config: &Self::Config) -> EnvSpec {
         spec(
-            Self::ID,
             config,
             "Put the stale food in the fridge and close it, without seeing room or inventory (LMRL-Gym PO Text-Nav)",
         )
@@ -439,12 +418,11 @@ impl Environment for TextNavPartiallyObserved {
     }
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
-        entity.insert(PartiallyObservedTextNav);
         spawn(config, View::Partial, episode, entity)
     }
 
     fn add_systems(schedule: &mut Schedule) {
-        add_text_nav_systems::<PartiallyObservedTextNav>(schedule);
+        add_text_nav_systems::<Self>(schedule);
     }
 
     /// The start room and the current room: no room is ever named in this variant.

@@ -71,14 +71,6 @@ pub const NOISY_WITHOUT_FEEDBACK: f64 = 0.488;
 /// Actions longer than this are invalid without being parsed.
 pub const MAX_ACTION_CHARS: usize = 16_000;
 
-/// Per-episode rules copied from the config.
-#[derive(Component, Debug, Clone)]
-pub struct ToolRules {
-    pub feedback: FeedbackMode,
-    pub limits: SandboxLimits,
-    pub step_penalty: f64,
-}
-
 /// What the agent did this turn, as the checker saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum TurnResult {
@@ -167,14 +159,12 @@ impl Environment for ToolFeedback {
     const ID: &'static str = "tool_feedback-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_steps,
-            reward_range: (-config.step_penalty, 1.0),
-            score_anchors: Some(SCORE_ANCHORS),
-            description: "Solve a task with a sandboxed tool language and a rule-based teacher's feedback (MINT)"
-                .to_owned(),
-        }
+        EnvSpec::new(
+            config.max_steps,
+            (-config.step_penalty, 1.0),
+            "Solve a task with a sandboxed tool language and a rule-based teacher's feedback (MINT)",
+        )
+        .with_anchors(SCORE_ANCHORS)
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -212,18 +202,15 @@ impl Environment for ToolFeedback {
         let steps_left = config.max_steps;
         let proposals_left = if config.max_steps == 1 { 1 } else { config.max_proposals.min(config.max_steps) };
         let prompt = format!("{INSTRUCTIONS}{}\n\n{}", task.statement, budget_line(steps_left, proposals_left));
-        entity.insert((
-            ToolSession {
-                task,
-                variables: BTreeMap::new(),
-                lookups: Vec::new(),
-                steps_left,
-                proposals_left,
-                turn: TurnResult::Invalid,
-                feedback: None,
-            },
-            ToolRules { feedback: config.feedback, limits: config.limits, step_penalty: config.step_penalty },
-        ));
+        entity.insert((ToolSession {
+            task,
+            variables: BTreeMap::new(),
+            lookups: Vec::new(),
+            steps_left,
+            proposals_left,
+            turn: TurnResult::Invalid,
+            feedback: None,
+        },));
         Cow::Owned(prompt)
     }
 
@@ -261,52 +248,45 @@ impl Environment for ToolFeedback {
     }
 }
 
-fn apply_action(mut episodes: Query<(&AgentAction, &ToolRules, &mut ToolSession)>) {
-    for (action, rules, mut session) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+fn apply_action(mut episodes: Stepping<(&EnvConfig<ToolFeedback>, &mut ToolSession)>) {
+    for (text, (config, mut session)) in episodes.iter_mut_with_action() {
         let session = &mut *session;
         session.steps_left = session.steps_left.saturating_sub(1);
         session.turn = match parse_command(text) {
             None => TurnResult::Invalid,
             Some(Command::Execute(code)) => {
                 let execution =
-                    sandbox::execute(code, &mut session.variables, &session.task.encyclopedia, &rules.limits);
+                    sandbox::execute(code, &mut session.variables, &session.task.encyclopedia, &config.limits);
                 session.lookups.extend(execution.lookups.iter().cloned());
-                let issue = feedback::judge_step(&session.task.kind, &execution, &session.lookups, rules.feedback);
+                let issue = feedback::judge_step(&session.task.kind, &execution, &session.lookups, config.feedback);
                 TurnResult::Executed { output: execution.output, issue }
             }
             Some(Command::Solution(answer)) => {
                 session.proposals_left = session.proposals_left.saturating_sub(1);
                 TurnResult::Proposed {
-                    diagnosis: feedback::diagnose(&session.task.kind, answer, &session.lookups, &rules.limits),
+                    diagnosis: feedback::diagnose(&session.task.kind, answer, &session.lookups, &config.limits),
                 }
             }
         };
     }
 }
 
-fn give_feedback(mut episodes: Query<(&AgentAction, &ToolRules, &mut ToolSession)>) {
-    for (action, rules, mut session) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn give_feedback(mut episodes: Stepping<(&EnvConfig<ToolFeedback>, &mut ToolSession)>) {
+    for (config, mut session) in episodes.iter_mut() {
         let session = &mut *session;
         session.feedback = match &session.turn {
             TurnResult::Invalid => None,
-            TurnResult::Executed { issue, .. } => feedback::render_step(rules.feedback, issue.as_ref(), &session.task),
+            TurnResult::Executed { issue, .. } => feedback::render_step(config.feedback, issue.as_ref(), &session.task),
             TurnResult::Proposed { diagnosis: None } => None,
             TurnResult::Proposed { diagnosis: Some(diagnosis) } => {
-                feedback::render_diagnosis(rules.feedback, diagnosis, &session.task)
+                feedback::render_diagnosis(config.feedback, diagnosis, &session.task)
             }
         };
     }
 }
 
-fn render_observation(mut episodes: Query<(&AgentAction, &ToolRules, &ToolSession, &mut Reply)>) {
-    for (action, rules, session, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn render_observation(mut episodes: Stepping<(&EnvConfig<ToolFeedback>, &ToolSession, &mut Reply)>) {
+    for (config, session, mut reply) in episodes.iter_mut() {
         let body: Cow<'static, str> = match &session.turn {
             TurnResult::Invalid => {
                 let text = format!("{INVALID_MESSAGE}\n{}", budget_line(session.steps_left, session.proposals_left));
@@ -316,22 +296,22 @@ fn render_observation(mut episodes: Query<(&AgentAction, &ToolRules, &ToolSessio
             TurnResult::Executed { output, .. } if output.is_empty() => "(no output)".into(),
             TurnResult::Executed { output, .. } => output.clone().into(),
             TurnResult::Proposed { diagnosis: None } => "Your answer is correct.".into(),
-            TurnResult::Proposed { .. } if rules.feedback == FeedbackMode::Unary => {
+            TurnResult::Proposed { .. } if config.feedback == FeedbackMode::Unary => {
                 "Your answer is wrong. Try again.".into()
             }
-            TurnResult::Proposed { .. } if rules.feedback == FeedbackMode::None => {
+            TurnResult::Proposed { .. } if config.feedback == FeedbackMode::None => {
                 "Your solution is recorded; no feedback is given.".into()
             }
             TurnResult::Proposed { .. } => "Your answer is wrong.".into(),
         };
         let mut text = format!("Observation:\n{body}");
         let solved = matches!(session.turn, TurnResult::Proposed { diagnosis: None });
-        let final_answer = rules.feedback == FeedbackMode::None && matches!(session.turn, TurnResult::Proposed { .. });
+        let final_answer = config.feedback == FeedbackMode::None && matches!(session.turn, TurnResult::Proposed { .. });
         if !solved && !final_answer {
             text.push('\n');
             text.push_str(&budget_line(session.steps_left, session.proposals_left));
         }
-        let unary = rules.feedback == FeedbackMode::Unary && matches!(session.turn, TurnResult::Proposed { .. });
+        let unary = config.feedback == FeedbackMode::Unary && matches!(session.turn, TurnResult::Proposed { .. });
         let (speaker, kind) = if let Some(words) = &session.feedback {
             text.push_str("\nExpert feedback: ");
             text.push_str(words);
@@ -345,19 +325,16 @@ fn render_observation(mut episodes: Query<(&AgentAction, &ToolRules, &ToolSessio
     }
 }
 
-fn score_turn(mut episodes: Query<(&AgentAction, &ToolRules, &ToolSession, &mut Outcome)>) {
-    for (action, rules, session, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn score_turn(mut episodes: Stepping<(&EnvConfig<ToolFeedback>, &ToolSession, &mut Outcome)>) {
+    for (config, session, mut outcome) in episodes.iter_mut() {
         let solved = matches!(session.turn, TurnResult::Proposed { diagnosis: None });
         let proposed = matches!(session.turn, TurnResult::Proposed { .. });
         outcome.invalid_action = session.turn == TurnResult::Invalid;
         outcome.success = solved;
-        outcome.reward = f64::from(u8::from(solved)) - rules.step_penalty;
+        outcome.reward = f64::from(u8::from(solved)) - config.step_penalty;
         outcome.ending = if solved {
             Some("solved")
-        } else if proposed && rules.feedback == FeedbackMode::None {
+        } else if proposed && config.feedback == FeedbackMode::None {
             Some("wrong_answer")
         } else if proposed && session.proposals_left == 0 {
             Some("out_of_proposals")

@@ -13,21 +13,15 @@ use std::borrow::Cow;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::prelude::*;
-use sim_core::seed::stream;
+use sim_core::seed::Selection;
 
 pub use knowledge::{KnowledgeBase, ObjectId, knowledge};
 pub use oracle::{InvalidQuestion, Question, Verdict};
 
-/// How the secret object of an episode is chosen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ObjectSelection {
-    /// Uniformly, from the episode's `object` stream.
-    #[default]
-    Random,
-    /// Object `episode index mod N` (LMRL-Gym's `deterministic` option): every object is
-    /// played equally often, which suits evaluation.
-    Cycle,
-}
+/// How the secret object of an episode is chosen: uniformly from the episode's `object`
+/// stream, or object `episode index mod N` (LMRL-Gym's `deterministic` option) so every object
+/// is played equally often (evaluation).
+pub type ObjectSelection = Selection;
 
 /// How the oracle answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,13 +127,6 @@ fn default_prompt() -> &'static str {
 #[derive(Component, Debug, Clone, Copy)]
 pub struct SecretObject(pub ObjectId);
 
-/// Per-episode rules copied from the config.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct QuestionRules {
-    pub max_questions: u32,
-    pub max_question_words: usize,
-}
-
 /// This step's question, as parsed in `Act`, and the oracle's verdict from `React`.
 #[derive(Component, Debug, Clone, Copy)]
 pub struct Exchange {
@@ -165,15 +152,16 @@ pub struct TwentyQuestions;
 impl Environment for TwentyQuestions {
     type Config = TwentyQuestionsConfig;
     const ID: &'static str = "twenty_questions-v0";
+    /// A small model started on a question answers in the game's form.
+    const LLM_LEAD: &'static str = "Is it";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_questions,
-            reward_range: (-1.0, 0.0),
-            score_anchors: Some(SCORE_ANCHORS),
-            description: "Guess the hidden everyday object with yes/no questions (LMRL-Gym 20Qs)".to_owned(),
-        }
+        EnvSpec::new(
+            config.max_questions,
+            (-1.0, 0.0),
+            "Guess the hidden everyday object with yes/no questions (LMRL-Gym 20Qs)",
+        )
+        .with_anchors(SCORE_ANCHORS)
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -188,13 +176,9 @@ impl Environment for TwentyQuestions {
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
         let pool = config.object_pool().unwrap_or_default();
-        let pick = match config.selection {
-            ObjectSelection::Random => stream(episode.seed, "object").random_range(0..pool.len()),
-            ObjectSelection::Cycle => (episode.index % pool.len() as u64) as usize,
-        };
+        let pick = config.selection.pick(episode, pool.len(), "object");
         entity.insert((
             SecretObject(pool[pick]),
-            QuestionRules { max_questions: config.max_questions, max_question_words: config.max_question_words },
             Exchange { question: Question::Unknown, verdict: Verdict::No },
             OracleStyle { style: config.answer_style, seed: episode.seed },
         ));
@@ -241,30 +225,23 @@ pub const SCORE_ANCHORS: ScoreAnchors = ScoreAnchors { min: -20.0, average: -17.
 /// The information-gain expert's mean return (1000 episodes, seed 0, random objects).
 pub const EXPERT_MEAN_RETURN: f64 = -7.225;
 
-fn parse_question(mut episodes: Query<(&AgentAction, &QuestionRules, &mut Exchange), With<SecretObject>>) {
+fn parse_question(mut episodes: Stepping<(&EnvConfig<TwentyQuestions>, &mut Exchange)>) {
     let knowledge = knowledge();
-    for (action, rules, mut exchange) in &mut episodes {
-        if let Some(text) = action.pending() {
-            exchange.question = knowledge.parse(text, rules.max_question_words);
-        }
+    for (text, (config, mut exchange)) in episodes.iter_mut_with_action() {
+        exchange.question = knowledge.parse(text, config.max_question_words);
     }
 }
 
-fn answer_question(mut episodes: Query<(&AgentAction, &SecretObject, &OracleStyle, &mut Exchange)>) {
+fn answer_question(mut episodes: Stepping<(&SecretObject, &OracleStyle, &mut Exchange)>) {
     let knowledge = knowledge();
-    for (action, secret, style, mut exchange) in &mut episodes {
-        if action.pending().is_some() {
-            let verdict = oracle::answer(knowledge, secret.0, exchange.question);
-            exchange.verdict = style.restyle(exchange.question, verdict);
-        }
+    for (secret, style, mut exchange) in episodes.iter_mut() {
+        let verdict = oracle::answer(knowledge, secret.0, exchange.question);
+        exchange.verdict = style.restyle(exchange.question, verdict);
     }
 }
 
-fn render_answer(mut episodes: Query<(&AgentAction, &QuestionRules, &Exchange, &mut Reply), With<SecretObject>>) {
-    for (action, rules, exchange, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn render_answer(mut episodes: Stepping<(&EnvConfig<TwentyQuestions>, &Exchange, &mut Reply)>) {
+    for (config, exchange, mut reply) in episodes.iter_mut() {
         match exchange.verdict {
             Verdict::Yes | Verdict::Correct => reply.set(Speaker::Partner, Kind::Observation, "Yes."),
             Verdict::No => reply.set(Speaker::Partner, Kind::Observation, "No."),
@@ -273,25 +250,19 @@ fn render_answer(mut episodes: Query<(&AgentAction, &QuestionRules, &Exchange, &
             Verdict::Invalid(_) => reply.set(
                 Speaker::Env,
                 Kind::Admin,
-                INVALID_MESSAGE.replace("{max}", &rules.max_question_words.to_string()),
+                INVALID_MESSAGE.replace("{max}", &config.max_question_words.to_string()),
             ),
         }
     }
 }
 
-fn score_question(
-    mut episodes: Query<(&AgentAction, &QuestionRules, &Turn, &Exchange, &mut Outcome), With<SecretObject>>,
-) {
-    for (action, rules, turn, exchange, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn score_question(mut episodes: Stepping<(&Turn, &Exchange, &mut Outcome), With<SecretObject>>) {
+    for (turn, exchange, mut outcome) in episodes.iter_mut() {
         let correct = exchange.verdict == Verdict::Correct;
         outcome.reward = if correct { 0.0 } else { -1.0 };
         outcome.success = correct;
         outcome.invalid_action = matches!(exchange.verdict, Verdict::Invalid(_));
-        // `Turn::taken` counts the questions before this one.
-        outcome.terminated = correct || turn.taken + 1 >= rules.max_questions;
-        outcome.ending = outcome.terminated.then_some(if correct { "win" } else { "out_of_questions" });
+        // The spec's turn cap is `max_questions`.
+        outcome.end_when(correct || turn.is_last(), if correct { "win" } else { "out_of_questions" });
     }
 }

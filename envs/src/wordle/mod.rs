@@ -9,25 +9,18 @@ pub mod words;
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::prelude::*;
-use sim_core::seed::stream;
+use sim_core::seed::Selection;
 
 pub use words::{
     ALL_GREEN, InvalidGuess, PATTERNS, Pattern, RepeatedLetters, WORD_LENGTH, Word, WordLists, feedback,
     feedback_letters, parse_guess, parse_pattern, render_pattern, word_lists,
 };
 
-/// How the hidden word of an episode is chosen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AnswerSelection {
-    /// Uniformly over the answer list, from the episode's `answer` stream.
-    #[default]
-    Random,
-    /// Answer `episode index mod N`: every answer is played equally often (for evaluation).
-    Cycle,
-}
+/// How the hidden word of an episode is chosen: uniformly from the episode's `answer` stream,
+/// or answer `episode index mod N` so every answer is played equally often (evaluation).
+pub type AnswerSelection = Selection;
 
 /// The env's section of a scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,13 +47,11 @@ impl Default for WordleConfig {
     }
 }
 
-/// The hidden word of an episode (an index into [`WordLists::answers`]) and the episode's rules;
-/// also the env's marker component.
+/// The hidden word of an episode (an index into [`WordLists::answers`]); also the env's marker
+/// component.
 #[derive(Component, Debug, Clone, Copy)]
 pub struct WordleGame {
     pub answer: u16,
-    pub max_guesses: u32,
-    pub repeated_letters: RepeatedLetters,
 }
 
 /// This step's judged guess: its feedback, or why it was refused.
@@ -144,15 +135,13 @@ impl Environment for Wordle {
     const ID: &'static str = "wordle-v0";
 
     fn spec(config: &Self::Config) -> EnvSpec {
-        EnvSpec {
-            id: Self::ID.to_owned(),
-            max_turns: config.max_guesses,
-            reward_range: (-1.0, 0.0),
-            // The anchors hold for six guesses; other budgets have no reference returns.
-            score_anchors: (config.max_guesses == DEFAULT_MAX_GUESSES).then_some(SCORE_ANCHORS),
-            description: "Find the hidden five-letter word in six guesses from g/y/b letter marks (LMRL-Gym Wordle)"
-                .to_owned(),
-        }
+        let spec = EnvSpec::new(
+            config.max_guesses,
+            (-1.0, 0.0),
+            "Find the hidden five-letter word in six guesses from g/y/b letter marks (LMRL-Gym Wordle)",
+        );
+        // The anchors hold for six guesses; other budgets have no reference returns.
+        if config.max_guesses == DEFAULT_MAX_GUESSES { spec.with_anchors(SCORE_ANCHORS) } else { spec }
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -164,18 +153,8 @@ impl Environment for Wordle {
 
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
         let answers = word_lists().answers().len();
-        let answer = match config.selection {
-            AnswerSelection::Random => stream(episode.seed, "answer").random_range(0..answers),
-            AnswerSelection::Cycle => (episode.index % answers as u64) as usize,
-        };
-        entity.insert((
-            WordleGame {
-                answer: answer as u16,
-                max_guesses: config.max_guesses,
-                repeated_letters: config.repeated_letters,
-            },
-            Judgement(Err(InvalidGuess::WrongLength(0))),
-        ));
+        let answer = config.selection.pick(episode, answers, "answer");
+        entity.insert((WordleGame { answer: answer as u16 }, Judgement(Err(InvalidGuess::WrongLength(0)))));
         if config.max_guesses == DEFAULT_MAX_GUESSES {
             Cow::Borrowed(default_prompt(config.repeated_letters))
         } else {
@@ -207,20 +186,16 @@ impl Environment for Wordle {
     }
 }
 
-fn judge_guess(mut episodes: Query<(&AgentAction, &WordleGame, &mut Judgement)>) {
+fn judge_guess(mut episodes: Stepping<(&EnvConfig<Wordle>, &WordleGame, &mut Judgement)>) {
     let lists = word_lists();
-    for (action, game, mut judgement) in &mut episodes {
-        let Some(text) = action.pending() else { continue };
+    for (text, (config, game, mut judgement)) in episodes.iter_mut_with_action() {
         let answer = lists.answers()[usize::from(game.answer)];
-        judgement.0 = parse_guess(text).map(|guess| feedback(guess, answer, game.repeated_letters));
+        judgement.0 = parse_guess(text).map(|guess| feedback(guess, answer, config.repeated_letters));
     }
 }
 
-fn render_judgement(mut episodes: Query<(&AgentAction, &Judgement, &mut Reply), With<WordleGame>>) {
-    for (action, judgement, mut reply) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn render_judgement(mut episodes: Stepping<(&Judgement, &mut Reply), With<WordleGame>>) {
+    for (judgement, mut reply) in episodes.iter_mut() {
         match judgement.0 {
             Ok(pattern) => reply.set(Speaker::Env, Kind::Observation, render_pattern(pattern)),
             Err(InvalidGuess::WrongLength(_)) => reply.set(Speaker::Env, Kind::Admin, WRONG_LENGTH),
@@ -230,18 +205,14 @@ fn render_judgement(mut episodes: Query<(&AgentAction, &Judgement, &mut Reply), 
     }
 }
 
-fn score_guess(mut episodes: Query<(&AgentAction, &WordleGame, &Turn, &Judgement, &mut Outcome)>) {
-    for (action, game, turn, judgement, mut outcome) in &mut episodes {
-        if action.pending().is_none() {
-            continue;
-        }
+fn score_guess(mut episodes: Stepping<(&Turn, &Judgement, &mut Outcome), With<WordleGame>>) {
+    for (turn, judgement, mut outcome) in episodes.iter_mut() {
         let won = judgement.0 == Ok(ALL_GREEN);
         outcome.reward = if won { 0.0 } else { -1.0 };
         outcome.success = won;
         outcome.invalid_action = judgement.0.is_err();
-        // `Turn::taken` counts the guesses before this one.
-        outcome.terminated = won || turn.taken + 1 >= game.max_guesses;
-        outcome.ending = outcome.terminated.then_some(if won { "win" } else { "out_of_guesses" });
+        // The spec's turn cap is `max_guesses`.
+        outcome.end_when(won || turn.is_last(), if won { "win" } else { "out_of_guesses" });
     }
 }
 

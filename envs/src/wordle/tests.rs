@@ -1,5 +1,7 @@
 use proptest::prelude::*;
+use rand::RngExt;
 use sim_core::conformance::contains_words;
+use sim_core::seed::stream;
 use sim_core::{Env, GymEnv};
 
 use super::*;
