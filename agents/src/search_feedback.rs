@@ -13,7 +13,7 @@
 
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind, Transcript};
+use sim_core::{Action, AgentView, Kind, PerViewAgent, Transcript};
 
 /// Words of the user's templates that carry no information about the need.
 const TEMPLATE_WORDS: [&str; 45] = [
@@ -171,9 +171,9 @@ impl QueryOnly {
     }
 }
 
-impl Agent for QueryOnly {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next).collect())
+impl PerViewAgent for QueryOnly {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view)
     }
 }
 
@@ -198,9 +198,9 @@ impl FeedbackAppend {
     }
 }
 
-impl Agent for FeedbackAppend {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next).collect())
+impl PerViewAgent for FeedbackAppend {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view)
     }
 }
 
@@ -268,9 +268,9 @@ impl ClarifyFirst {
     }
 }
 
-impl Agent for ClarifyFirst {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next).collect())
+impl PerViewAgent for ClarifyFirst {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view)
     }
 }
 
@@ -340,8 +340,8 @@ impl RandomSearcher {
     }
 }
 
-impl Agent for RandomSearcher {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next).collect())
+impl PerViewAgent for RandomSearcher {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view)
     }
 }

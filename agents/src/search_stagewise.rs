@@ -10,7 +10,7 @@
 
 use envs::search_feedback::collection::FACETS;
 use envs::search_feedback::stagewise::facet_named;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind, Transcript};
+use sim_core::{Action, AgentView, Kind, PerViewAgent, Transcript};
 
 use crate::search_feedback::{initial_query, user_utterances};
 
@@ -169,8 +169,8 @@ impl StagewisePlanner {
     }
 }
 
-impl Agent for StagewisePlanner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Self::next(view, self.replan)).collect())
+impl PerViewAgent for StagewisePlanner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view, self.replan)
     }
 }

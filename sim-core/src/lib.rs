@@ -21,7 +21,7 @@ pub use gym::{AutoresetMode, Env, GymEnv, VecEnv};
 pub use normalize::{EpisodeStats, ScoreAnchors};
 pub use record::{EpisodeRecord, TRAJECTORY_SCHEMA, TrajectoryWriter};
 pub use registry::Registry;
-pub use rollout::{Agent, AgentError, AgentView, RunPlan, replay, run_episodes};
+pub use rollout::{Agent, AgentError, AgentView, PerViewAgent, RunPlan, replay, run_episodes};
 pub use spec::EnvSpec;
 pub use step::{Info, Reset, Step};
 pub use transcript::{Action, ActionTokens, Entry, Kind, Speaker, Transcript};
@@ -30,7 +30,8 @@ pub use transcript::{Action, ActionTokens, Entry, Kind, Speaker, Transcript};
 pub mod prelude {
     pub use crate::{
         Action, Agent, AgentAction, AgentView, AutoresetMode, Env, EnvKind, EnvSpec, Environment, Episode, GymEnv,
-        Info, Kind, Outcome, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Transcript, Turn, VecEnv,
+        Info, Kind, Outcome, PerViewAgent, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Transcript, Turn,
+        VecEnv,
     };
     pub use bevy_ecs::prelude::*;
 }
