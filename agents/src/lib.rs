@@ -10,6 +10,7 @@ pub mod reco_feed;
 pub mod robot;
 pub mod search_feedback;
 pub mod search_stagewise;
+mod search_transcript;
 pub mod stdio;
 pub mod text_nav;
 pub mod tool_feedback;
