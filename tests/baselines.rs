@@ -108,7 +108,7 @@ fn chess_random_mover_loses_to_the_default_engine() {
 }
 
 /// Win, draw, loss and illegal-move rates of the chess baselines, for the docs pages:
-/// `cargo test --release -p gym-tests --test baselines -- --ignored --nocapture chess_figures`.
+/// `cargo test --release -p gym-tests --test gym -- --ignored --nocapture baselines::chess_figures`.
 #[test]
 #[ignore = "minutes in a dev build; run in release for the docs"]
 fn chess_figures() {
@@ -238,7 +238,7 @@ mod tool_feedback {
     }
 
     /// Prints the tables of docs/envs/tool_feedback.md:
-    /// `cargo test -p gym-tests --test baselines tool_feedback_report -- --ignored --nocapture`.
+    /// `cargo test -p gym-tests --test gym baselines::tool_feedback::tool_feedback_report -- --ignored --nocapture`.
     #[test]
     #[ignore = "prints the documentation's tables"]
     fn tool_feedback_report() {

@@ -105,7 +105,7 @@ fn a_bad_line_rejects_the_whole_action() {
     assert!(step.observation.contains("budget left 990"), "{}", step.observation);
 }
 
-/// Prints the docs page's table: `cargo test -p gym-tests --test data_teacher -- --ignored --nocapture`.
+/// Prints the docs page's table: `cargo test -p gym-tests --test gym data_teacher:: -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn print_figures() {

@@ -1,6 +1,6 @@
 //! Golden transcripts: fixed seeds and agents, compared line by line with files under
 //! `tests/golden/<env-id>/`. After an intended change of dynamics, regenerate them with
-//! `UPDATE_GOLDEN=1 cargo test -p gym-tests --test golden` and review the diff.
+//! `UPDATE_GOLDEN=1 cargo test -p gym-tests --test gym golden::` and review the diff.
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! Helpers shared by the workspace tests (the `*.rs` test targets in this folder).
+//! Helpers shared by the workspace tests (the modules of the `gym` test binary, `main.rs`).
 
 use std::path::PathBuf;
 

@@ -118,9 +118,9 @@ fn invalid_slates_are_refused_with_the_penalty() {
 #[test]
 fn invalid_only_agent_scores_the_minimum_anchor() {
     struct Silent;
-    impl sim_core::Agent for Silent {
-        fn act(&mut self, views: &[sim_core::AgentView<'_>]) -> Result<Vec<sim_core::Action>, sim_core::AgentError> {
-            Ok(views.iter().map(|_| sim_core::Action::fixed("pass")).collect())
+    impl sim_core::PerViewAgent for Silent {
+        fn act_one(&mut self, _view: &sim_core::AgentView<'_>) -> sim_core::Action {
+            sim_core::Action::fixed("pass")
         }
     }
     let kind = envs::registry().make("reco_feed-v0", None).unwrap();

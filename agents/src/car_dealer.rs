@@ -5,7 +5,7 @@
 use envs::car_dealer::catalogue::{BODIES, BRANDS, FEATURES, article, dollars, mentions, msrp, prices};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind, Speaker};
+use sim_core::{Action, AgentView, Kind, PerViewAgent, Speaker};
 
 /// Says a random thing each turn: a random car at a random price ($5,000 to $100,000), a
 /// random feature, a random discount, a random body type, or "Deal!" (drawn from the
@@ -34,9 +34,9 @@ impl RandomSeller {
     }
 }
 
-impl Agent for RandomSeller {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(Self::line(view))).collect())
+impl PerViewAgent for RandomSeller {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(Self::line(view))
     }
 }
 
@@ -63,15 +63,10 @@ impl CyclingSeller {
     ];
 }
 
-impl Agent for CyclingSeller {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let index = (view.episode.index + u64::from(view.turn)) as usize % Self::LINES.len();
-                Action::fixed(Self::LINES[index])
-            })
-            .collect())
+impl PerViewAgent for CyclingSeller {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let index = (view.episode.index + u64::from(view.turn)) as usize % Self::LINES.len();
+        Action::fixed(Self::LINES[index])
     }
 }
 
@@ -178,8 +173,8 @@ impl ExpertSeller {
     }
 }
 
-impl Agent for ExpertSeller {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(Self::next_line(view))).collect())
+impl PerViewAgent for ExpertSeller {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(Self::next_line(view))
     }
 }

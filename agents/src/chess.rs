@@ -7,7 +7,7 @@
 use cozy_chess::Board;
 use envs::chess::{board_from_observation, engine, san};
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView};
+use sim_core::{Action, AgentView, PerViewAgent};
 
 /// Depth, in half-moves, of the expert's search.
 pub const EXPERT_DEPTH: u8 = 4;
@@ -39,9 +39,9 @@ impl RandomMover {
     }
 }
 
-impl Agent for RandomMover {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next_move).collect())
+impl PerViewAgent for RandomMover {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next_move(view)
     }
 }
 
@@ -75,9 +75,9 @@ impl EngineExpert {
     }
 }
 
-impl Agent for EngineExpert {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next_move).collect())
+impl PerViewAgent for EngineExpert {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next_move(view)
     }
 }
 
@@ -105,8 +105,8 @@ impl CyclingMover {
     }
 }
 
-impl Agent for CyclingMover {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next_move).collect())
+impl PerViewAgent for CyclingMover {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next_move(view)
     }
 }

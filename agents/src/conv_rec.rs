@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use envs::conv_rec::{ConvCatalogue, PARENTS, WORDS};
-use sim_core::{Action, Agent, AgentError, AgentView, Kind};
+use sim_core::{Action, AgentView, Kind, PerViewAgent};
 
 /// What the transcript says so far.
 #[derive(Debug, Default, Clone)]
@@ -159,15 +159,10 @@ impl Conversation {
 #[derive(Debug, Default, Clone)]
 pub struct AlwaysRecommend;
 
-impl Agent for AlwaysRecommend {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let state = Conversation::read(view);
-                state.recommend(&state.candidates(false))
-            })
-            .collect())
+impl PerViewAgent for AlwaysRecommend {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let state = Conversation::read(view);
+        state.recommend(&state.candidates(false))
     }
 }
 
@@ -199,9 +194,9 @@ fn asker(view: &AgentView<'_>, prune: bool) -> Action {
 #[derive(Debug, Default, Clone)]
 pub struct MaxEntropy;
 
-impl Agent for MaxEntropy {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| asker(view, false)).collect())
+impl PerViewAgent for MaxEntropy {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        asker(view, false)
     }
 }
 
@@ -209,9 +204,9 @@ impl Agent for MaxEntropy {
 #[derive(Debug, Default, Clone)]
 pub struct GraphPruned;
 
-impl Agent for GraphPruned {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| asker(view, true)).collect())
+impl PerViewAgent for GraphPruned {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        asker(view, true)
     }
 }
 
@@ -219,20 +214,15 @@ impl Agent for GraphPruned {
 #[derive(Debug, Default, Clone)]
 pub struct Cycling;
 
-impl Agent for Cycling {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let t = view.turn as usize + view.episode.index as usize;
-                if t.is_multiple_of(2) {
-                    Action::from(format!("ask {}/{}", PARENTS[t % PARENTS.len()], WORDS[(t / 12) % 10]))
-                } else {
-                    let start = (t * 10) % 400;
-                    let ids: Vec<String> = (start..start + 10).map(|i| format!("v{i}")).collect();
-                    Action::from(format!("recommend {}", ids.join(", ")))
-                }
-            })
-            .collect())
+impl PerViewAgent for Cycling {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let t = view.turn as usize + view.episode.index as usize;
+        if t.is_multiple_of(2) {
+            Action::from(format!("ask {}/{}", PARENTS[t % PARENTS.len()], WORDS[(t / 12) % 10]))
+        } else {
+            let start = (t * 10) % 400;
+            let ids: Vec<String> = (start..start + 10).map(|i| format!("v{i}")).collect();
+            Action::from(format!("recommend {}", ids.join(", ")))
+        }
     }
 }

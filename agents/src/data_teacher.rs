@@ -5,7 +5,7 @@
 
 use envs::data_teacher::skills::{SKILLS, SUBSKILLS, answer, generate, subskill_named, wrong_answer};
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Speaker};
+use sim_core::{Action, AgentView, PerViewAgent, Speaker};
 
 /// The budget per iteration and the subskills named in the prompt.
 fn plan_limits(view: &AgentView<'_>) -> (u32, u32) {
@@ -155,9 +155,9 @@ impl UniformTeacher {
     }
 }
 
-impl Agent for UniformTeacher {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(uniform_action(view))).collect())
+impl PerViewAgent for UniformTeacher {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(uniform_action(view))
     }
 }
 
@@ -172,9 +172,9 @@ impl WeakestFirstTeacher {
     }
 }
 
-impl Agent for WeakestFirstTeacher {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(weakest_action(view, 0.0))).collect())
+impl PerViewAgent for WeakestFirstTeacher {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(weakest_action(view, 0.0))
     }
 }
 
@@ -191,8 +191,8 @@ impl SloppyTeacher {
 /// The share of the sloppy teacher's examples that are mislabelled.
 pub const SLOPPY_INVALID_SHARE: f64 = 0.3;
 
-impl Agent for SloppyTeacher {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(weakest_action(view, SLOPPY_INVALID_SHARE))).collect())
+impl PerViewAgent for SloppyTeacher {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(weakest_action(view, SLOPPY_INVALID_SHARE))
     }
 }

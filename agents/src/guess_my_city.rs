@@ -8,7 +8,7 @@ use envs::guess_my_city::cities::{Continent, FoodKind, LandmarkType, Region};
 use envs::guess_my_city::{AnswerStyle, CityId, TERSE_NOTE, atlas, respond_in_style};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind, Speaker};
+use sim_core::{Action, AgentView, Kind, PerViewAgent, Speaker};
 
 /// The word limit the agents assume when predicting answers (the env's default).
 const QUESTION_WORDS: usize = 40;
@@ -115,16 +115,11 @@ impl RandomQuestioner {
     }
 }
 
-impl Agent for RandomQuestioner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
+impl PerViewAgent for RandomQuestioner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
         let bank = &question_bank().questions;
-        Ok(views
-            .iter()
-            .map(|view| {
-                let mut rng = stream_indexed(view.episode.seed, "random-questioner", u64::from(view.turn));
-                Action::fixed(bank[rng.random_range(0..bank.len())].as_str())
-            })
-            .collect())
+        let mut rng = stream_indexed(view.episode.seed, "random-questioner", u64::from(view.turn));
+        Action::fixed(bank[rng.random_range(0..bank.len())].as_str())
     }
 }
 
@@ -157,15 +152,10 @@ impl CyclingQuestioner {
     ];
 }
 
-impl Agent for CyclingQuestioner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let index = (view.episode.index + u64::from(view.turn)) as usize % Self::QUESTIONS.len();
-                Action::fixed(Self::QUESTIONS[index])
-            })
-            .collect())
+impl PerViewAgent for CyclingQuestioner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let index = (view.episode.index + u64::from(view.turn)) as usize % Self::QUESTIONS.len();
+        Action::fixed(Self::QUESTIONS[index])
     }
 }
 
@@ -241,8 +231,8 @@ fn remaining_candidates(view: &AgentView<'_>, style: AnswerStyle) -> (Vec<CityId
     (candidates, asked)
 }
 
-impl Agent for InformationGainExpert {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next_question).collect())
+impl PerViewAgent for InformationGainExpert {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next_question(view)
     }
 }

@@ -10,7 +10,7 @@ use envs::maze::{Cell, Direction, GOAL, MazeConfig, PARTIAL_HISTORY_WINDOW, pars
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
 use sim_core::transcript::Entry;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind};
+use sim_core::{Action, AgentView, Kind, PerViewAgent};
 
 /// The position written in a fully observed observation (plain or spaced digits).
 pub fn position_from_observation(text: &str) -> Option<Cell> {
@@ -108,15 +108,10 @@ impl RandomMover {
     }
 }
 
-impl Agent for RandomMover {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let mut rng = stream_indexed(view.episode.seed, "maze-random", u64::from(view.turn));
-                Action::fixed(Direction::ALL[rng.random_range(0..4)].command())
-            })
-            .collect())
+impl PerViewAgent for RandomMover {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let mut rng = stream_indexed(view.episode.seed, "maze-random", u64::from(view.turn));
+        Action::fixed(Direction::ALL[rng.random_range(0..4)].command())
     }
 }
 
@@ -132,15 +127,10 @@ impl CyclingMover {
     pub const ACTIONS: [&'static str; 6] = ["move down", "move right", "move up", "move left", "move down", "jump"];
 }
 
-impl Agent for CyclingMover {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let index = (view.episode.index + u64::from(view.turn)) as usize % Self::ACTIONS.len();
-                Action::fixed(Self::ACTIONS[index])
-            })
-            .collect())
+impl PerViewAgent for CyclingMover {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let index = (view.episode.index + u64::from(view.turn)) as usize % Self::ACTIONS.len();
+        Action::fixed(Self::ACTIONS[index])
     }
 }
 
@@ -171,9 +161,9 @@ impl BfsExpert {
     }
 }
 
-impl Agent for BfsExpert {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::fixed(self.next_move(view).command())).collect())
+impl PerViewAgent for BfsExpert {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::fixed(self.next_move(view).command())
     }
 }
 
@@ -257,9 +247,9 @@ impl SubmazeMixture {
     }
 }
 
-impl Agent for SubmazeMixture {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::fixed(self.next_move(view).command())).collect())
+impl PerViewAgent for SubmazeMixture {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::fixed(self.next_move(view).command())
     }
 }
 

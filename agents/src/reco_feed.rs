@@ -14,7 +14,7 @@
 use envs::reco_feed::{HOOKS, TOPIC_COUNT, TOPICS};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind};
+use sim_core::{Action, AgentView, Kind, PerViewAgent};
 
 /// A candidate as the observation shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,24 +99,19 @@ fn top_k<'a>(pool: &[Candidate<'a>], k: usize, score: impl Fn(&Candidate<'a>) ->
 #[derive(Debug, Default, Clone)]
 pub struct RandomRecommender;
 
-impl Agent for RandomRecommender {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let pool = candidates(view);
-                let k = slate_size(view).min(pool.len());
-                let mut rng = stream_indexed(view.episode.seed, "random-recommender", u64::from(view.turn));
-                let mut picked: Vec<usize> = Vec::with_capacity(k);
-                while picked.len() < k {
-                    let i = rng.random_range(0..pool.len());
-                    if !picked.contains(&i) {
-                        picked.push(i);
-                    }
-                }
-                slate_action(picked.into_iter().map(|i| pool[i].id))
-            })
-            .collect())
+impl PerViewAgent for RandomRecommender {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let pool = candidates(view);
+        let k = slate_size(view).min(pool.len());
+        let mut rng = stream_indexed(view.episode.seed, "random-recommender", u64::from(view.turn));
+        let mut picked: Vec<usize> = Vec::with_capacity(k);
+        while picked.len() < k {
+            let i = rng.random_range(0..pool.len());
+            if !picked.contains(&i) {
+                picked.push(i);
+            }
+        }
+        slate_action(picked.into_iter().map(|i| pool[i].id))
     }
 }
 
@@ -124,15 +119,10 @@ impl Agent for RandomRecommender {
 #[derive(Debug, Default, Clone)]
 pub struct QualityGreedy;
 
-impl Agent for QualityGreedy {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let pool = candidates(view);
-                slate_action(top_k(&pool, slate_size(view), |c| c.rating).into_iter())
-            })
-            .collect())
+impl PerViewAgent for QualityGreedy {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let pool = candidates(view);
+        slate_action(top_k(&pool, slate_size(view), |c| c.rating).into_iter())
     }
 }
 
@@ -140,16 +130,11 @@ impl Agent for QualityGreedy {
 #[derive(Debug, Default, Clone)]
 pub struct ClickbaitGreedy;
 
-impl Agent for ClickbaitGreedy {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let pool = candidates(view);
-                let score = |c: &Candidate| if c.hooked() { 1e6 } else { 0.0 } + c.views as f32;
-                slate_action(top_k(&pool, slate_size(view), score).into_iter())
-            })
-            .collect())
+impl PerViewAgent for ClickbaitGreedy {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let pool = candidates(view);
+        let score = |c: &Candidate| if c.hooked() { 1e6 } else { 0.0 } + c.views as f32;
+        slate_action(top_k(&pool, slate_size(view), score).into_iter())
     }
 }
 
@@ -157,30 +142,23 @@ impl Agent for ClickbaitGreedy {
 #[derive(Debug, Default, Clone)]
 pub struct FirstCandidates;
 
-impl Agent for FirstCandidates {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let text = view.transcript.last().map_or("", |entry| entry.text.as_ref());
-                // Every observation that lists candidates ends with "Recommend <k> ids: ...";
-                // reading K there spares a scan of the prompt each turn.
-                let last_line = text.rfind('\n').map_or(text, |at| &text[at + 1..]);
-                let k = last_line
-                    .strip_prefix("Recommend ")
-                    .and_then(|rest| rest.split_once(' '))
-                    .and_then(|(k, _)| k.parse().ok())
-                    .unwrap_or_else(|| slate_size(view));
-                let ids = text
-                    .lines()
-                    .filter(|line| line.starts_with('i'))
-                    .filter_map(|line| {
-                        line.split_once(' ').filter(|(_, rest)| rest.starts_with("| ")).map(|(id, _)| id)
-                    })
-                    .take(k);
-                slate_action(ids)
-            })
-            .collect())
+impl PerViewAgent for FirstCandidates {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let text = view.transcript.last().map_or("", |entry| entry.text.as_ref());
+        // Every observation that lists candidates ends with "Recommend <k> ids: ...";
+        // reading K there spares a scan of the prompt each turn.
+        let last_line = text.rfind('\n').map_or(text, |at| &text[at + 1..]);
+        let k = last_line
+            .strip_prefix("Recommend ")
+            .and_then(|rest| rest.split_once(' '))
+            .and_then(|(k, _)| k.parse().ok())
+            .unwrap_or_else(|| slate_size(view));
+        let ids = text
+            .lines()
+            .filter(|line| line.starts_with('i'))
+            .filter_map(|line| line.split_once(' ').filter(|(_, rest)| rest.starts_with("| ")).map(|(id, _)| id))
+            .take(k);
+        slate_action(ids)
     }
 }
 
@@ -342,8 +320,8 @@ impl InterestTracker {
     }
 }
 
-impl Agent for InterestTracker {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| self.slate(view)).collect())
+impl PerViewAgent for InterestTracker {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        self.slate(view)
     }
 }

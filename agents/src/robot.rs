@@ -11,7 +11,7 @@ use envs::robot::human::{Heard, interpret};
 use envs::robot::world::{COLOURS, Fixture, OBJECT_TYPES, Offset, hidden_truth, type_named};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind, Speaker};
+use sim_core::{Action, AgentView, Kind, PerViewAgent, Speaker};
 
 /// Where an object is, as the scene line says.
 #[derive(Debug, Clone, PartialEq)]
@@ -353,9 +353,9 @@ impl Planner {
     }
 }
 
-impl Agent for Planner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(planner_action(view, false))).collect())
+impl PerViewAgent for Planner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(planner_action(view, false))
     }
 }
 
@@ -371,9 +371,9 @@ impl MemoryPlanner {
     }
 }
 
-impl Agent for MemoryPlanner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(planner_action(view, true))).collect())
+impl PerViewAgent for MemoryPlanner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(planner_action(view, true))
     }
 }
 
@@ -400,9 +400,9 @@ fn oracle_action(view: &AgentView<'_>) -> String {
     plan(&task, &scene, &knowledge, GUESSED_HOME).render()
 }
 
-impl Agent for Oracle {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(oracle_action(view))).collect())
+impl PerViewAgent for Oracle {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(oracle_action(view))
     }
 }
 
@@ -436,9 +436,9 @@ fn random_action(view: &AgentView<'_>) -> String {
     command.render()
 }
 
-impl Agent for RandomCommander {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(random_action(view))).collect())
+impl PerViewAgent for RandomCommander {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(random_action(view))
     }
 }
 
@@ -470,8 +470,8 @@ fn cycling_action(view: &AgentView<'_>) -> String {
     }
 }
 
-impl Agent for CyclingCommander {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::from(cycling_action(view))).collect())
+impl PerViewAgent for CyclingCommander {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::from(cycling_action(view))
     }
 }

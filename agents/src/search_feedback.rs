@@ -13,7 +13,10 @@
 
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind, Transcript};
+use sim_core::{Action, AgentView, Kind, PerViewAgent, Transcript};
+
+use crate::search_stagewise::{StagewisePlanner, is_stagewise};
+pub use crate::search_transcript::{initial_query, user_utterances};
 
 /// Words of the user's templates that carry no information about the need.
 const TEMPLATE_WORDS: [&str; 45] = [
@@ -63,28 +66,6 @@ const TEMPLATE_WORDS: [&str; 45] = [
     "or",
     "about",
 ];
-
-/// The user's opening query, from the prompt.
-pub fn initial_query(transcript: &Transcript) -> String {
-    transcript.entries().first().and_then(|prompt| quoted_user(&prompt.text)).unwrap_or_default().to_owned()
-}
-
-fn quoted_user(text: &str) -> Option<&str> {
-    let start = text.find("User: \"")? + "User: \"".len();
-    let end = text[start..].find('"')? + start;
-    Some(&text[start..end])
-}
-
-/// What the user said after the opening, in order.
-pub fn user_utterances(transcript: &Transcript) -> Vec<&str> {
-    transcript
-        .entries()
-        .iter()
-        .skip(1)
-        .filter(|e| e.kind != Kind::Action && e.kind != Kind::Admin)
-        .filter_map(|e| quoted_user(&e.text))
-        .collect()
-}
 
 /// The informative words of a user utterance: template words and clauses with "not" dropped.
 pub fn feedback_keywords(utterance: &str) -> Vec<String> {
@@ -171,9 +152,9 @@ impl QueryOnly {
     }
 }
 
-impl Agent for QueryOnly {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next).collect())
+impl PerViewAgent for QueryOnly {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view)
     }
 }
 
@@ -188,8 +169,8 @@ impl FeedbackAppend {
     }
 
     fn next(view: &AgentView<'_>) -> Action {
-        if crate::search_stagewise::is_stagewise(view.transcript) {
-            return crate::search_stagewise::StagewisePlanner::next(view, true);
+        if is_stagewise(view.transcript) {
+            return StagewisePlanner::next(view, true);
         }
         match last_results(view.transcript) {
             Some(results) => answer_top3(&results),
@@ -198,9 +179,9 @@ impl FeedbackAppend {
     }
 }
 
-impl Agent for FeedbackAppend {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next).collect())
+impl PerViewAgent for FeedbackAppend {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view)
     }
 }
 
@@ -268,9 +249,9 @@ impl ClarifyFirst {
     }
 }
 
-impl Agent for ClarifyFirst {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next).collect())
+impl PerViewAgent for ClarifyFirst {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view)
     }
 }
 
@@ -291,7 +272,7 @@ impl RandomSearcher {
     fn next(view: &AgentView<'_>) -> Action {
         let mut rng = stream_indexed(view.episode.seed, "random-searcher", u64::from(view.turn));
         let word = |rng: &mut sim_core::seed::StreamRng| Self::WORDS[rng.random_range(0..Self::WORDS.len())];
-        if crate::search_stagewise::is_stagewise(view.transcript) {
+        if is_stagewise(view.transcript) {
             return Self::next_stagewise(&mut rng, word);
         }
         match rng.random_range(0..6) {
@@ -340,8 +321,8 @@ impl RandomSearcher {
     }
 }
 
-impl Agent for RandomSearcher {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next).collect())
+impl PerViewAgent for RandomSearcher {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view)
     }
 }

@@ -10,14 +10,10 @@
 
 use envs::search_feedback::collection::FACETS;
 use envs::search_feedback::stagewise::facet_named;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind, Transcript};
+use sim_core::{Action, AgentView, Kind, PerViewAgent, Transcript};
 
-use crate::search_feedback::{initial_query, user_utterances};
-
-/// Whether the episode runs in stage-wise mode (its prompt asks for a plan).
-pub fn is_stagewise(transcript: &Transcript) -> bool {
-    transcript.entries().first().is_some_and(|prompt| prompt.text.contains("plan <sub-need>"))
-}
+pub use crate::search_transcript::is_stagewise;
+use crate::search_transcript::{initial_query, user_utterances};
 
 /// The items of the agent's latest `plan` action.
 fn latest_plan(transcript: &Transcript) -> Option<Vec<String>> {
@@ -169,8 +165,8 @@ impl StagewisePlanner {
     }
 }
 
-impl Agent for StagewisePlanner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Self::next(view, self.replan)).collect())
+impl PerViewAgent for StagewisePlanner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view, self.replan)
     }
 }

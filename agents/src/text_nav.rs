@@ -7,7 +7,7 @@ use envs::text_nav::{
 };
 use rand::RngExt;
 use sim_core::seed::{stream, stream_indexed};
-use sim_core::{Action, Agent, AgentError, AgentView};
+use sim_core::{Action, AgentView, PerViewAgent};
 
 fn last_text<'a>(view: &AgentView<'a>) -> &'a str {
     view.transcript.last().map_or("", |entry| entry.text.as_ref())
@@ -213,9 +213,9 @@ impl RandomCommander {
     }
 }
 
-impl Agent for RandomCommander {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| random_command(view, "text-nav-random")).collect())
+impl PerViewAgent for RandomCommander {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        random_command(view, "text-nav-random")
     }
 }
 
@@ -230,20 +230,15 @@ impl CyclingCommander {
     }
 }
 
-impl Agent for CyclingCommander {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let commands = admissible_commands(last_text(view));
-                let index = (view.episode.index + u64::from(view.turn)) as usize;
-                if commands.is_empty() || view.turn % 7 == 6 {
-                    Action::fixed("look around")
-                } else {
-                    Action::from(commands[index % commands.len()])
-                }
-            })
-            .collect())
+impl PerViewAgent for CyclingCommander {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let commands = admissible_commands(last_text(view));
+        let index = (view.episode.index + u64::from(view.turn)) as usize;
+        if commands.is_empty() || view.turn % 7 == 6 {
+            Action::fixed("look around")
+        } else {
+            Action::from(commands[index % commands.len()])
+        }
     }
 }
 
@@ -272,12 +267,9 @@ impl Planner {
     }
 }
 
-impl Agent for Planner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| Self::next_command(view).map_or_else(|| random_command(view, "text-nav-planner"), Action::from))
-            .collect())
+impl PerViewAgent for Planner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next_command(view).map_or_else(|| random_command(view, "text-nav-planner"), Action::from)
     }
 }
 
@@ -303,14 +295,9 @@ impl MemorylessPlanner {
     }
 }
 
-impl Agent for MemorylessPlanner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                Self::next_command(view).map_or_else(|| random_command(view, "text-nav-memoryless"), Action::from)
-            })
-            .collect())
+impl PerViewAgent for MemorylessPlanner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next_command(view).map_or_else(|| random_command(view, "text-nav-memoryless"), Action::from)
     }
 }
 
@@ -356,8 +343,8 @@ impl HalfOptimal {
     }
 }
 
-impl Agent for HalfOptimal {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next_command).collect())
+impl PerViewAgent for HalfOptimal {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next_command(view)
     }
 }

@@ -12,7 +12,7 @@ use envs::tool_feedback::tasks::{ArithmeticPlan, ListStage, LookupLine, pipeline
 use envs::tool_feedback::{Plan, read_statement};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind, Transcript};
+use sim_core::{Action, AgentView, Kind, PerViewAgent, Transcript};
 
 /// The steps left, read from the newest budget line of the transcript.
 fn steps_left(transcript: &Transcript) -> u32 {
@@ -77,15 +77,10 @@ impl RandomToolAgent {
     ];
 }
 
-impl Agent for RandomToolAgent {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let mut rng = stream_indexed(view.episode.seed, "random-tool-agent", u64::from(view.turn));
-                Action::fixed(Self::ACTIONS[rng.random_range(0..Self::ACTIONS.len())])
-            })
-            .collect())
+impl PerViewAgent for RandomToolAgent {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let mut rng = stream_indexed(view.episode.seed, "random-tool-agent", u64::from(view.turn));
+        Action::fixed(Self::ACTIONS[rng.random_range(0..Self::ACTIONS.len())])
     }
 }
 
@@ -99,15 +94,12 @@ impl AnswerImmediately {
     }
 }
 
-impl Agent for AnswerImmediately {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| match statement(view.transcript) {
-                Some(Plan::List { .. }) => Action::fixed("<solution>sort</solution>"),
-                _ => Action::fixed("<solution>0</solution>"),
-            })
-            .collect())
+impl PerViewAgent for AnswerImmediately {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        match statement(view.transcript) {
+            Some(Plan::List { .. }) => Action::fixed("<solution>sort</solution>"),
+            _ => Action::fixed("<solution>0</solution>"),
+        }
     }
 }
 
@@ -141,9 +133,9 @@ impl ExactPlanner {
     }
 }
 
-impl Agent for ExactPlanner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next).collect())
+impl PerViewAgent for ExactPlanner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next(view)
     }
 }
 
@@ -420,8 +412,8 @@ fn calc_code(plan: &ArithmeticPlan, mistake: Option<Mistake>) -> String {
     plan.calc_code()
 }
 
-impl Agent for NoisyPlanner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| self.next(view)).collect())
+impl PerViewAgent for NoisyPlanner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        self.next(view)
     }
 }

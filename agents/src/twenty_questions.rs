@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use envs::twenty_questions::{DONT_KNOW_REPLY, KnowledgeBase, MAYBE_REPLY, ObjectId, Question, knowledge};
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind, Speaker};
+use sim_core::{Action, AgentView, Kind, PerViewAgent, Speaker};
 
 /// The oracle's word limit the agents assume when re-reading their own questions.
 const QUESTION_WORDS: usize = 40;
@@ -40,16 +40,11 @@ impl RandomQuestioner {
     }
 }
 
-impl Agent for RandomQuestioner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
+impl PerViewAgent for RandomQuestioner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
         let bank = question_bank();
-        Ok(views
-            .iter()
-            .map(|view| {
-                let mut rng = stream_indexed(view.episode.seed, "random-questioner", u64::from(view.turn));
-                Action::fixed(bank[rng.random_range(0..bank.len())].as_str())
-            })
-            .collect())
+        let mut rng = stream_indexed(view.episode.seed, "random-questioner", u64::from(view.turn));
+        Action::fixed(bank[rng.random_range(0..bank.len())].as_str())
     }
 }
 
@@ -80,15 +75,10 @@ impl CyclingQuestioner {
     ];
 }
 
-impl Agent for CyclingQuestioner {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let index = (view.episode.index + u64::from(view.turn)) as usize % Self::QUESTIONS.len();
-                Action::fixed(Self::QUESTIONS[index])
-            })
-            .collect())
+impl PerViewAgent for CyclingQuestioner {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let index = (view.episode.index + u64::from(view.turn)) as usize % Self::QUESTIONS.len();
+        Action::fixed(Self::QUESTIONS[index])
     }
 }
 
@@ -210,8 +200,8 @@ fn remaining_candidates(knowledge: &KnowledgeBase, tables: &Tables, view: &Agent
     (candidates, asked)
 }
 
-impl Agent for InformationGainExpert {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(Self::next_question).collect())
+impl PerViewAgent for InformationGainExpert {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Self::next_question(view)
     }
 }

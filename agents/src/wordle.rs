@@ -15,7 +15,7 @@ use envs::wordle::{
 };
 use rand::RngExt;
 use sim_core::seed::stream_indexed;
-use sim_core::{Action, Agent, AgentError, AgentView, Kind};
+use sim_core::{Action, AgentView, Kind, PerViewAgent};
 
 /// The valid guesses of an episode so far and their marks, read from the transcript, and the
 /// rule the prompt announces.
@@ -179,9 +179,9 @@ impl InformationGainExpert {
     }
 }
 
-impl Agent for InformationGainExpert {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::fixed(self.next_guess(view))).collect())
+impl PerViewAgent for InformationGainExpert {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::fixed(self.next_guess(view))
     }
 }
 
@@ -196,16 +196,11 @@ impl RandomGuesser {
     }
 }
 
-impl Agent for RandomGuesser {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
+impl PerViewAgent for RandomGuesser {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
         let lists = word_lists();
-        Ok(views
-            .iter()
-            .map(|view| {
-                let mut rng = stream_indexed(view.episode.seed, "wordle-random", u64::from(view.turn));
-                Action::fixed(lists.guess_text(rng.random_range(0..lists.guesses().len())))
-            })
-            .collect())
+        let mut rng = stream_indexed(view.episode.seed, "wordle-random", u64::from(view.turn));
+        Action::fixed(lists.guess_text(rng.random_range(0..lists.guesses().len())))
     }
 }
 
@@ -237,9 +232,9 @@ impl DatasetMixture {
     }
 }
 
-impl Agent for DatasetMixture {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views.iter().map(|view| Action::fixed(Self::guess(view))).collect())
+impl PerViewAgent for DatasetMixture {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        Action::fixed(Self::guess(view))
     }
 }
 
@@ -254,20 +249,15 @@ impl CyclingGuesser {
     }
 }
 
-impl Agent for CyclingGuesser {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
+impl PerViewAgent for CyclingGuesser {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
         let lists = word_lists();
-        Ok(views
-            .iter()
-            .map(|view| {
-                let step = view.episode.index.wrapping_mul(7).wrapping_add(u64::from(view.turn) * 131);
-                if step % 9 == 4 {
-                    Action::fixed("qqqqq")
-                } else {
-                    Action::fixed(lists.answer_text((step % lists.answers().len() as u64) as usize))
-                }
-            })
-            .collect())
+        let step = view.episode.index.wrapping_mul(7).wrapping_add(u64::from(view.turn) * 131);
+        if step % 9 == 4 {
+            Action::fixed("qqqqq")
+        } else {
+            Action::fixed(lists.answer_text((step % lists.answers().len() as u64) as usize))
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use crate::env::{EnvKind, Episode};
 use crate::error::EngineError;
 use crate::gym::{Env, GymEnv};
 use crate::record::EpisodeRecord;
-use crate::rollout::{Agent, AgentError, AgentView, RunPlan, replay, run_episodes};
+use crate::rollout::{AgentView, PerViewAgent, RunPlan, replay, run_episodes};
 use crate::transcript::{Action, Speaker};
 
 /// How hard to check.
@@ -54,17 +54,11 @@ impl ScriptedAgent {
     }
 }
 
-impl Agent for ScriptedAgent {
-    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-        Ok(views
-            .iter()
-            .map(|view| {
-                let script = self.scripts.get(&view.episode.index).map(Vec::as_slice).unwrap_or_default();
-                let text =
-                    if script.is_empty() { String::new() } else { script[view.turn as usize % script.len()].clone() };
-                Action::from(text)
-            })
-            .collect())
+impl PerViewAgent for ScriptedAgent {
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+        let script = self.scripts.get(&view.episode.index).map(Vec::as_slice).unwrap_or_default();
+        let text = if script.is_empty() { String::new() } else { script[view.turn as usize % script.len()].clone() };
+        Action::from(text)
     }
 }
 

@@ -24,7 +24,7 @@ pub use gym::{AutoresetMode, Env, GymEnv, VecEnv};
 pub use normalize::{EpisodeStats, ScoreAnchors};
 pub use record::{EpisodeRecord, InEpisodeOrder, Released, TRAJECTORY_SCHEMA, TrajectoryWriter, write_json_line};
 pub use registry::Registry;
-pub use rollout::{Agent, AgentError, AgentView, RunPlan, replay, run_episodes};
+pub use rollout::{Agent, AgentError, AgentView, PerViewAgent, RunPlan, replay, run_episodes};
 pub use spec::EnvSpec;
 pub use step::{Info, Reset, Step};
 pub use systems::{EnvConfig, Stepping};
@@ -34,8 +34,8 @@ pub use transcript::{Action, ActionTokens, Entry, Kind, Speaker, Transcript};
 pub mod prelude {
     pub use crate::{
         Action, Agent, AgentAction, AgentView, AutoresetMode, Env, EnvConfig, EnvKind, EnvSpec, Environment, Episode,
-        GymEnv, Info, Kind, Outcome, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Stepping, Transcript, Turn,
-        VecEnv,
+        GymEnv, Info, Kind, Outcome, PerViewAgent, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Stepping,
+        Transcript, Turn, VecEnv,
     };
     pub use bevy_ecs::prelude::*;
 }

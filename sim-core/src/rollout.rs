@@ -39,6 +39,24 @@ pub trait Agent: Send {
     fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError>;
 }
 
+/// An agent that answers each view on its own and cannot fail: the shape of most rule-based
+/// agents. Every `PerViewAgent` is an [`Agent`], whose `act` calls [`PerViewAgent::act_one`]
+/// once per view, in the order of the views (an agent that keeps a cache or draws from a
+/// stream sees the episodes in batch order, as a hand-written loop would).
+///
+/// Implement [`Agent`] directly for agents that answer a batch at once (a model, an external
+/// process) or that can fail.
+pub trait PerViewAgent: Send {
+    /// The next action for one episode.
+    fn act_one(&mut self, view: &AgentView<'_>) -> Action;
+}
+
+impl<T: PerViewAgent> Agent for T {
+    fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
+        Ok(views.iter().map(|view| self.act_one(view)).collect())
+    }
+}
+
 /// Which episodes to play and how to schedule them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunPlan {

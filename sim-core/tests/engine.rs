@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::conformance::{ConformanceOptions, check_env};
 use sim_core::prelude::*;
 use sim_core::seed::stream;
-use sim_core::{AgentError, EngineError, RunPlan, Simulator, kind};
+use sim_core::{EngineError, RunPlan, Simulator, kind};
 
 /// Guess a number in 1..=9; "higher"/"lower" hints; invalid input costs −1.
 struct GuessNumber;
@@ -153,15 +153,12 @@ fn an_agent_can_truncate_an_episode_without_stepping_it() {
 
     // In a batched run the other episodes go on; the record keeps the agent's reason.
     struct GiveUpOnOddEpisodes;
-    impl Agent for GiveUpOnOddEpisodes {
-        fn act(&mut self, views: &[AgentView<'_>]) -> Result<Vec<Action>, AgentError> {
-            Ok(views
-                .iter()
-                .map(|view| match (view.episode.index % 2, view.turn) {
-                    (1, 1) => Action::truncate_episode("context_full"),
-                    _ => Action::fixed("junk"),
-                })
-                .collect())
+    impl PerViewAgent for GiveUpOnOddEpisodes {
+        fn act_one(&mut self, view: &AgentView<'_>) -> Action {
+            match (view.episode.index % 2, view.turn) {
+                (1, 1) => Action::truncate_episode("context_full"),
+                _ => Action::fixed("junk"),
+            }
         }
     }
     let plan = RunPlan { seed: 3, first_episode: 0, episodes: 4, batch_size: 4, threads: 1 };

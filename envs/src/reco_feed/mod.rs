@@ -461,7 +461,7 @@ impl Environment for RecoFeed {
 /// Score anchors of the default config: min is the return of an agent whose every slate is
 /// invalid (the user leaves after a few empty feeds; checked by a test),
 /// average the random agent's and max the interest-tracking agent's mean return (1000 episodes,
-/// seed 0; `cargo test -p gym-tests --test reco_feed -- --ignored`).
+/// seed 0; `cargo test -p gym-tests --test gym reco_feed:: -- --ignored`).
 pub const SCORE_ANCHORS: ScoreAnchors =
     ScoreAnchors { min: INVALID_MEAN_RETURN, average: RANDOM_MEAN_RETURN, max: EXPERT_MEAN_RETURN };
 /// Mean return of an always-invalid agent (default config).

@@ -1,0 +1,15 @@
+//! The workspace tests, one binary (`--test gym`), one module per file. Filter by module:
+//! `cargo test -p gym-tests --test gym golden::` runs `golden.rs` alone.
+
+mod baselines;
+mod conformance;
+mod conv_rec;
+mod data_teacher;
+mod end_to_end;
+mod golden;
+mod maze_text_nav;
+mod reco_feed;
+mod robot;
+mod search_feedback;
+mod search_stagewise;
+mod server;
