@@ -6,29 +6,8 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use super::oracle::Lexicon;
-
-/// Index of an object in [`KnowledgeBase::objects`].
-pub type ObjectId = u16;
-/// Index of an attribute in [`KnowledgeBase::attributes`].
-pub type AttributeId = u16;
-
-/// Most attributes a knowledge base may have (the width of [`AttributeSet`]).
-pub const MAX_ATTRIBUTES: usize = 256;
-
-/// A set of attributes, one bit each.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct AttributeSet([u64; MAX_ATTRIBUTES / 64]);
-
-impl AttributeSet {
-    pub fn insert(&mut self, attribute: AttributeId) {
-        self.0[attribute as usize / 64] |= 1 << (attribute % 64);
-    }
-
-    pub fn contains(&self, attribute: AttributeId) -> bool {
-        self.0[attribute as usize / 64] & (1 << (attribute % 64)) != 0
-    }
-}
+pub use super::facts::{Attribute, AttributeId, AttributeSet, MAX_ATTRIBUTES, Object, ObjectId, normalize_words};
+use super::parser::{self, Lexicon, Question};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,25 +41,6 @@ struct KnowledgeFile {
     objects: Vec<ObjectEntry>,
 }
 
-/// A yes/no property the oracle knows for every object.
-#[derive(Debug, Clone)]
-pub struct Attribute {
-    pub id: String,
-    /// The canonical question, e.g. "Is it an animal?".
-    pub question: String,
-    pub phrases: Vec<String>,
-}
-
-/// An object the oracle can think of.
-#[derive(Debug, Clone)]
-pub struct Object {
-    pub name: String,
-    pub category: String,
-    /// Lower-case names the win check accepts; the first is the name itself.
-    pub aliases: Vec<String>,
-    pub answers: AttributeSet,
-}
-
 /// Objects, attributes and the lookup tables of the question parser.
 #[derive(Debug)]
 pub struct KnowledgeBase {
@@ -89,29 +49,6 @@ pub struct KnowledgeBase {
     categories: Vec<(String, AttributeId)>,
     /// The question parser's tables.
     pub(crate) lexicon: Lexicon,
-}
-
-/// Lower-cases, deletes apostrophes, splits on anything but ASCII letters and digits and
-/// drops the articles "a", "an", "the". The parser applies the same rules to questions.
-pub fn normalize_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut flush = |word: &mut String| {
-        if !word.is_empty() && !matches!(word.as_str(), "a" | "an" | "the") {
-            words.push(std::mem::take(word));
-        }
-        word.clear();
-    };
-    for c in text.chars() {
-        match c {
-            'a'..='z' | '0'..='9' => word.push(c),
-            'A'..='Z' => word.push(c.to_ascii_lowercase()),
-            '\'' | '\u{2019}' => {}
-            _ => flush(&mut word),
-        }
-    }
-    flush(&mut word);
-    words
 }
 
 impl KnowledgeBase {
@@ -189,6 +126,11 @@ impl KnowledgeBase {
 
     pub fn object_named(&self, name: &str) -> Option<ObjectId> {
         self.lexicon.object_named(name)
+    }
+
+    /// Reads a question; `max_words` is the longest accepted question in words.
+    pub fn parse(&self, question: &str, max_words: usize) -> Question {
+        parser::parse(&self.lexicon, question, max_words)
     }
 }
 

@@ -5,8 +5,10 @@
 //! object, which ends the episode with reward 0. After `max_questions` questions without a
 //! correct guess the episode terminates (the game is lost). See `docs/envs/twenty_questions.md`.
 
+pub mod facts;
 pub mod knowledge;
 pub mod oracle;
+pub mod parser;
 
 use std::borrow::Cow;
 
@@ -16,7 +18,8 @@ use sim_core::prelude::*;
 use sim_core::seed::Selection;
 
 pub use knowledge::{KnowledgeBase, ObjectId, knowledge};
-pub use oracle::{InvalidQuestion, Question, Verdict};
+pub use oracle::Verdict;
+pub use parser::{InvalidQuestion, Question};
 
 /// How the secret object of an episode is chosen: uniformly from the episode's `object`
 /// stream, or object `episode index mod N` (LMRL-Gym's `deterministic` option) so every object
