@@ -10,6 +10,7 @@ use std::time::Instant;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use scenarios::scenario::Overrides;
 use sim_core::{Action, AutoresetMode, Env as _, EnvKind, GymEnv, Info, Registry, Step, Transcript};
 
 /// The registry every env id resolves against: all the envs of the gym.
@@ -268,6 +269,13 @@ struct Scenario {
     loaded: scenarios::scenario::Scenario,
 }
 
+impl Scenario {
+    /// Applies attribute assignments through the runner's one set of override rules.
+    fn apply(&mut self, overrides: Overrides) {
+        overrides.apply(&mut self.loaded);
+    }
+}
+
 fn scenario_error(error: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(error.to_string())
 }
@@ -316,7 +324,7 @@ impl Scenario {
 
     #[setter]
     fn set_agent(&mut self, agent: String) {
-        self.loaded.agent = agent;
+        self.apply(Overrides { agent: Some(agent), ..Overrides::default() });
     }
 
     #[getter]
@@ -326,7 +334,7 @@ impl Scenario {
 
     #[setter]
     fn set_episodes(&mut self, episodes: u64) {
-        self.loaded.episodes = episodes.max(1);
+        self.apply(Overrides { episodes: Some(episodes), ..Overrides::default() });
     }
 
     #[getter]
@@ -336,7 +344,7 @@ impl Scenario {
 
     #[setter]
     fn set_batch_size(&mut self, batch_size: usize) {
-        self.loaded.batch_size = batch_size.max(1);
+        self.apply(Overrides { batch_size: Some(batch_size), ..Overrides::default() });
     }
 
     #[getter]
@@ -346,7 +354,7 @@ impl Scenario {
 
     #[setter]
     fn set_threads(&mut self, threads: usize) {
-        self.loaded.threads = threads.max(1);
+        self.apply(Overrides { threads: Some(threads), ..Overrides::default() });
     }
 
     #[getter]
@@ -356,7 +364,7 @@ impl Scenario {
 
     #[setter]
     fn set_seed(&mut self, seed: u64) {
-        self.loaded.seed = seed;
+        self.apply(Overrides { seed: Some(seed), ..Overrides::default() });
     }
 
     #[getter]
@@ -366,7 +374,7 @@ impl Scenario {
 
     #[setter]
     fn set_out(&mut self, out: PathBuf) {
-        self.loaded.out = out;
+        self.apply(Overrides { out: Some(out), ..Overrides::default() });
     }
 
     /// Plays the whole scenario as `scenarios <name>` does, writing `trajectories.jsonl` and

@@ -197,27 +197,16 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     }
     let path = scenario::resolve(&cli.target)?;
     let mut loaded = scenario::load(&path, &registry)?;
-    if let Some(episodes) = cli.episodes {
-        loaded.episodes = episodes.max(1);
-    }
-    if let Some(batch_size) = cli.batch_size {
-        loaded.batch_size = batch_size.max(1);
-    }
-    if let Some(threads) = cli.threads {
-        loaded.threads = threads.max(1);
-    }
-    if let Some(seed) = cli.seed {
-        loaded.seed = seed;
-    }
-    if let Some(agent) = cli.agent {
-        loaded.agent = agent;
-    }
-    if let Some(model) = cli.model {
-        loaded.model = Some(model);
-    }
-    if let Some(out) = cli.out {
-        loaded.out = out;
-    }
+    let overrides = scenario::Overrides {
+        episodes: cli.episodes,
+        batch_size: cli.batch_size,
+        threads: cli.threads,
+        seed: cli.seed,
+        agent: cli.agent,
+        model: cli.model,
+        out: cli.out,
+    };
+    overrides.apply(&mut loaded);
     let to_stderr = loaded.agent == "stdio";
     let summary = run::run(loaded)?;
     let table = run::table(&summary);

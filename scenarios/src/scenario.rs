@@ -67,6 +67,47 @@ pub struct Scenario {
     pub llm: agents_llm::LlmConfig,
 }
 
+/// Settings given beside a scenario file (the command line's flags, the Python package's
+/// attributes) that replace the file's. Applied in one place, so both front ends keep the same
+/// rules: counts are at least 1.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub episodes: Option<u64>,
+    pub batch_size: Option<usize>,
+    pub threads: Option<usize>,
+    pub seed: Option<u64>,
+    pub agent: Option<String>,
+    pub model: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+}
+
+impl Overrides {
+    /// Replaces the scenario's settings by the given ones.
+    pub fn apply(self, scenario: &mut Scenario) {
+        if let Some(episodes) = self.episodes {
+            scenario.episodes = episodes.max(1);
+        }
+        if let Some(batch_size) = self.batch_size {
+            scenario.batch_size = batch_size.max(1);
+        }
+        if let Some(threads) = self.threads {
+            scenario.threads = threads.max(1);
+        }
+        if let Some(seed) = self.seed {
+            scenario.seed = seed;
+        }
+        if let Some(agent) = self.agent {
+            scenario.agent = agent;
+        }
+        if let Some(model) = self.model {
+            scenario.model = Some(model);
+        }
+        if let Some(out) = self.out {
+            scenario.out = out;
+        }
+    }
+}
+
 /// The folder holding the shipped scenario files.
 pub fn scenario_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

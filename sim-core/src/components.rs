@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use bevy_ecs::prelude::*;
 use serde::Serialize;
 
-use crate::transcript::{Action, Kind, Speaker};
+use crate::transcript::{Action, Kind, Speaker, Transcript};
 
 /// The identity of one episode: its index in the run and the seed derived for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Component, Serialize)]
@@ -15,7 +15,8 @@ pub struct Episode {
     pub seed: u64,
 }
 
-/// The agent's action for the current step. Env systems read it through [`AgentAction::pending`].
+/// The agent's action for the current step. Env systems read it through [`crate::Stepping`],
+/// which yields only the episodes whose action is pending.
 #[derive(Component, Debug, Default)]
 pub struct AgentAction {
     pub(crate) action: Action,
@@ -101,4 +102,24 @@ pub struct Ledger {
     pub rewards: Vec<f64>,
     pub invalid_actions: u32,
     pub finished: bool,
+}
+
+/// The components the engine puts on every new episode entity, spawned in one bundle with the
+/// env's config so that a new episode moves between archetypes only when the env adds its own.
+#[derive(Bundle)]
+pub struct EpisodeComponents {
+    pub(crate) episode: Episode,
+    pub(crate) turn: Turn,
+    pub(crate) action: AgentAction,
+    pub(crate) reply: Reply,
+    pub(crate) outcome: Outcome,
+    pub(crate) ledger: Ledger,
+    pub(crate) transcript: Transcript,
+}
+
+impl EpisodeComponents {
+    /// The episode this bundle starts.
+    pub fn episode(&self) -> Episode {
+        self.episode
+    }
 }

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
-use crate::components::Episode;
 pub use crate::components::{AgentAction, Ledger, Outcome, Reply, Turn};
+use crate::components::{Episode, EpisodeComponents};
 use crate::env::EnvKind;
 use crate::error::EngineError;
 use crate::record::EpisodeRecord;
@@ -107,16 +107,16 @@ impl Simulator {
         let max = kind.spec().max_turns;
         // Room for every turn up front: recording a step never reallocates.
         let turns = (max as usize).min(1024);
-        let mut entity = self.world.spawn((
+        let components = EpisodeComponents {
             episode,
-            Turn { taken: 0, max },
-            AgentAction::default(),
-            Reply::default(),
-            Outcome::default(),
-            Ledger { rewards: Vec::with_capacity(turns), ..Ledger::default() },
-            Transcript::with_capacity(1 + 2 * turns),
-        ));
-        let prompt = kind.spawn(episode, &mut entity);
+            turn: Turn { taken: 0, max },
+            action: AgentAction::default(),
+            reply: Reply::default(),
+            outcome: Outcome::default(),
+            ledger: Ledger { rewards: Vec::with_capacity(turns), ..Ledger::default() },
+            transcript: Transcript::with_capacity(1 + 2 * turns),
+        };
+        let (mut entity, prompt) = kind.spawn(&mut self.world, components);
         if let Some(mut transcript) = entity.get_mut::<Transcript>() {
             transcript.push(Entry::new(Speaker::Env, Kind::Prompt, prompt));
         }

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use crate::components::Episode;
+use crate::components::EpisodeComponents;
 use crate::error::ConfigError;
 use crate::spec::EnvSpec;
 use crate::systems::EnvConfig;
@@ -66,7 +67,10 @@ pub trait EnvKind: Send + Sync {
     /// Identifies the env type, so its systems are added to a world once.
     fn systems_id(&self) -> TypeId;
     fn add_systems(&self, schedule: &mut Schedule);
-    fn spawn(&self, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str>;
+    /// Spawns an episode entity with the engine's `components`, the env's config
+    /// ([`EnvConfig`]) and the env's own components; returns it with the opening prompt.
+    fn spawn<'w>(&self, world: &'w mut World, components: EpisodeComponents)
+    -> (EntityWorldMut<'w>, Cow<'static, str>);
     fn hidden_state(&self, entity: EntityRef) -> Vec<String>;
     fn sample_actions(&self) -> Vec<String>;
     /// [`Environment::LLM_LEAD`].
@@ -96,9 +100,15 @@ impl<E: Environment> EnvKind for Configured<E> {
         E::add_systems(schedule);
     }
 
-    fn spawn(&self, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str> {
-        entity.insert(EnvConfig::<E>::new(Arc::clone(&self.config)));
-        E::spawn(&self.config, episode, entity)
+    fn spawn<'w>(
+        &self,
+        world: &'w mut World,
+        components: EpisodeComponents,
+    ) -> (EntityWorldMut<'w>, Cow<'static, str>) {
+        let episode = components.episode();
+        let mut entity = world.spawn((components, EnvConfig::<E>::new(Arc::clone(&self.config))));
+        let prompt = E::spawn(&self.config, episode, &mut entity);
+        (entity, prompt)
     }
 
     fn hidden_state(&self, entity: EntityRef) -> Vec<String> {

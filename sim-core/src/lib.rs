@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod components;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod engine;
 pub mod env;
