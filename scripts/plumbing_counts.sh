@@ -19,3 +19,5 @@ printf 'reorder buffers  %s\n' "$(count 'BTreeMap<u64, *(EpisodeRecord|T)>' sim-
 printf 'agents env ids   %s\n' "$(count '"[a-z_-]+-v[0-9]+"' agents/src/lib.rs)"
 printf 'turn checks      %s\n' "$(count 'taken \+ 1 >=' envs/src)"
 printf 'spec ids         %s\n' "$(count 'id: (Self::ID|id)\.' envs/src)"
+echo "config copies found (a per-config cache built once is fine; a per-episode copy is not):"
+grep -rEn 'struct [A-Za-z]*Rules\b|config: config\.clone\(\)' envs/src | sed 's/^/  /' || true
