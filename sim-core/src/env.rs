@@ -48,7 +48,8 @@ pub trait Environment: Send + Sync + 'static {
     fn spawn(config: &Self::Config, episode: Episode, entity: &mut EntityWorldMut) -> Cow<'static, str>;
 
     /// Adds the env's systems to the step schedule, each in one of the [`crate::StepSet`]s
-    /// and filtered to the env's own marker component. Called once per world.
+    /// and filtered to a component only this env's episodes have ([`EnvConfig<Self>`] or a
+    /// state component), stepping through [`crate::Stepping`]. Called once per world.
     fn add_systems(schedule: &mut Schedule);
 
     /// The hidden state of an episode, as strings that must never appear (as whole words,
