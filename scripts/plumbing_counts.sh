@@ -7,8 +7,7 @@
 #   agents env ids   literal env ids (`"name-vN"`) in agents/src/lib.rs
 #   turn checks      hand-rolled last-turn checks (`taken + 1 >=`) in env code
 #   spec ids         `id: Self::ID` written by an env
-# Module import cycles are checked separately by `cargo modules` or by reading the `use`
-# lines; this script prints the counts only.
+#   module cycles    import cycles between the modules of a crate (scripts/module_cycles.py)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -19,5 +18,6 @@ printf 'reorder buffers  %s\n' "$(count 'BTreeMap<u64, *(EpisodeRecord|T)>' sim-
 printf 'agents env ids   %s\n' "$(count '"[a-z_-]+-v[0-9]+"' agents/src/lib.rs)"
 printf 'turn checks      %s\n' "$(count 'taken \+ 1 >=' envs/src)"
 printf 'spec ids         %s\n' "$(count 'id: (Self::ID|id)\.' envs/src)"
+printf 'module cycles    %s\n' "$(python3 "$root/scripts/module_cycles.py" | tail -1 | awk '{print $NF}')"
 echo "config copies found (a per-config cache built once is fine; a per-episode copy is not):"
 grep -rEn 'struct [A-Za-z]*Rules\b|config: config\.clone\(\)' envs/src | sed 's/^/  /' || true

@@ -5,6 +5,7 @@ use std::any::TypeId;
 use std::borrow::Cow;
 use std::fmt::Debug;
 use std::marker::PhantomData;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
@@ -15,7 +16,29 @@ pub use crate::components::Episode;
 use crate::components::EpisodeComponents;
 use crate::error::ConfigError;
 use crate::spec::EnvSpec;
-use crate::systems::EnvConfig;
+
+/// The env's config, shared by every episode bound to it: the engine inserts it on each
+/// episode entity before [`Environment::spawn`], so systems read the config instead of a copy
+/// of its fields.
+///
+/// Invariant: every episode of env type `E` has exactly one `EnvConfig<E>`, and episodes
+/// spawned from the same [`crate::EnvKind`] share one allocation.
+#[derive(Component)]
+pub struct EnvConfig<E: Environment>(Arc<E::Config>);
+
+impl<E: Environment> EnvConfig<E> {
+    pub(crate) fn new(config: Arc<E::Config>) -> Self {
+        Self(config)
+    }
+}
+
+impl<E: Environment> Deref for EnvConfig<E> {
+    type Target = E::Config;
+
+    fn deref(&self) -> &E::Config {
+        &self.0
+    }
+}
 
 /// An environment, declared against sim-core alone.
 ///

@@ -2,6 +2,9 @@
 
 use thiserror::Error;
 
+/// An agent's failure to produce actions (a broken pipe, a malformed reply, a model error).
+pub type AgentError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A fault in how the engine was driven or configured.
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -21,7 +24,7 @@ pub enum EngineError {
     Stopped(&'static str),
     /// The agent's own error is the source.
     #[error("agent failed")]
-    Agent(#[source] crate::rollout::AgentError),
+    Agent(#[source] AgentError),
     #[error("writing trajectories failed: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -19,16 +19,16 @@ pub mod transcript;
 
 pub use components::{AgentAction, Ledger, Outcome, Reply, Turn};
 pub use engine::{Simulator, StepSet};
-pub use env::{EnvKind, Environment, Episode, kind, kind_from_ron};
-pub use error::{ConfigError, EngineError};
+pub use env::{EnvConfig, EnvKind, Environment, Episode, kind, kind_from_ron};
+pub use error::{AgentError, ConfigError, EngineError};
 pub use gym::{AutoresetMode, Env, GymEnv, VecEnv};
 pub use normalize::{EpisodeStats, ScoreAnchors};
 pub use record::{EpisodeRecord, InEpisodeOrder, Released, TRAJECTORY_SCHEMA, TrajectoryWriter, write_json_line};
 pub use registry::Registry;
-pub use rollout::{Agent, AgentError, AgentView, PerViewAgent, RunPlan, replay, run_episodes};
+pub use rollout::{Agent, AgentView, PerViewAgent, RunPlan, replay, run_episodes};
 pub use spec::EnvSpec;
 pub use step::{Info, Reset, Step};
-pub use systems::{EnvConfig, Stepping};
+pub use systems::Stepping;
 pub use transcript::{Action, ActionTokens, Entry, Kind, Speaker, Transcript};
 
 /// The types an env or agent author touches most.

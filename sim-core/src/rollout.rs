@@ -9,6 +9,7 @@ use bevy_ecs::entity::Entity;
 
 use crate::engine::Simulator;
 use crate::env::{EnvKind, Episode};
+pub use crate::error::AgentError;
 use crate::error::EngineError;
 use crate::record::EpisodeRecord;
 use crate::seed::episode_seed;
@@ -24,9 +25,6 @@ pub struct AgentView<'a> {
     pub turn: u32,
     pub transcript: &'a Transcript,
 }
-
-/// An agent's failure to produce actions (a broken pipe, a malformed reply, a model error).
-pub type AgentError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A batched agent: views of many episodes in, one action per view out, in the same order.
 ///

@@ -3,9 +3,9 @@
 
 use half::f16;
 
+use super::config::{ModelConfig, RopeLayout};
 use super::kv_cache::CHUNK;
 use super::linear::{LayerInput, Linear};
-use super::load::{ModelConfig, RopeLayout};
 use super::ops::exp;
 use super::{Scratch, SequenceInput};
 use crate::LlmError;

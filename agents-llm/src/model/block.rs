@@ -2,8 +2,8 @@
 //! residual stream.
 
 use super::attention::{Attention, Rotary};
+use super::config::ModelConfig;
 use super::linear::{LayerInput, Linear};
-use super::load::ModelConfig;
 use super::ops::{rms_norm, swiglu};
 use super::{Scratch, SequenceInput};
 use crate::LlmError;

@@ -18,6 +18,7 @@
 
 mod attention;
 mod block;
+mod config;
 mod kv_cache;
 mod linear;
 mod load;
@@ -25,8 +26,9 @@ mod ops;
 
 use candle_core::Device;
 
+pub use config::{ModelConfig, RopeLayout};
 pub use kv_cache::KvCache;
-pub use load::{HfConfig, ModelConfig, RopeLayout};
+pub use load::HfConfig;
 
 use attention::Rotary;
 use block::Block;

@@ -11,29 +11,8 @@ use sim_core::prelude::*;
 use sim_core::seed::{StreamRng, stream};
 
 use super::game::{self, Exchange, Game, Opponent, OpponentConfig, Presentation, Render};
+pub use super::tablebase::Material;
 use super::tablebase::{MateDistance, mate_distance};
-
-/// White's pieces besides the king.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Material {
-    Queen,
-    Rook,
-    QueenRook,
-    RookRook,
-}
-
-impl Material {
-    pub const ALL: [Self; 4] = [Self::Queen, Self::Rook, Self::QueenRook, Self::RookRook];
-
-    pub fn pieces(self) -> &'static [Piece] {
-        match self {
-            Self::Queen => &[Piece::Queen],
-            Self::Rook => &[Piece::Rook],
-            Self::QueenRook => &[Piece::Queen, Piece::Rook],
-            Self::RookRook => &[Piece::Rook, Piece::Rook],
-        }
-    }
-}
 
 /// Where the start positions come from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

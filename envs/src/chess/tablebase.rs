@@ -23,8 +23,29 @@
 use std::sync::OnceLock;
 
 use cozy_chess::{Board, Color, Piece};
+use serde::{Deserialize, Serialize};
 
-use super::endgames::Material;
+/// White's pieces besides the king.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Material {
+    Queen,
+    Rook,
+    QueenRook,
+    RookRook,
+}
+
+impl Material {
+    pub const ALL: [Self; 4] = [Self::Queen, Self::Rook, Self::QueenRook, Self::RookRook];
+
+    pub fn pieces(self) -> &'static [Piece] {
+        match self {
+            Self::Queen => &[Piece::Queen],
+            Self::Rook => &[Piece::Rook],
+            Self::QueenRook => &[Piece::Queen, Piece::Rook],
+            Self::RookRook => &[Piece::Rook, Piece::Rook],
+        }
+    }
+}
 
 /// The mate distance of a position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
