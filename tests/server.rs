@@ -299,3 +299,133 @@ fn idle_batches_are_closed() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// One OpenEnv WebSocket session.
+struct OpenEnvSession {
+    socket: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>,
+}
+
+impl OpenEnvSession {
+    fn open(server: &Server, env: &str) -> Self {
+        let (socket, _) = tungstenite::connect(format!("ws://{}/openenv/{env}/ws", server.addr)).unwrap();
+        Self { socket }
+    }
+
+    fn exchange(&mut self, text: String) -> Value {
+        self.socket.send(tungstenite::Message::text(text)).unwrap();
+        self.receive()
+    }
+
+    fn receive(&mut self) -> Value {
+        loop {
+            match self.socket.read().unwrap() {
+                tungstenite::Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+                tungstenite::Message::Close(_) => return Value::Null,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The OpenEnv session plays the scenario episode its seed and index name, over WebSocket and
+/// over named HTTP episodes alike.
+#[test]
+fn openenv_sessions_play_the_episode_their_seed_names() {
+    let server = Server::start(&[]);
+    let actions = ["Is it alive?", "Is it an animal?", "Is it a dog?"].map(String::from);
+    let kind = envs::registry().make(ENV, None).unwrap();
+    let record = sim_core::replay(kind.as_ref(), Episode { index: 2, seed: episode_seed(7, 2) }, &actions);
+
+    let mut session = OpenEnvSession::open(&server, ENV);
+    let reset = session.exchange(json!({"type": "reset", "data": {"seed": 7, "episode_index": 2}}).to_string());
+    assert_eq!(reset["type"], "observation", "{reset}");
+    assert_eq!(reset["data"]["reward"], Value::Null);
+    assert_eq!(reset["data"]["observation"]["info"]["episode"], 2);
+    let mut last = Value::Null;
+    for action in &actions {
+        last = session.exchange(json!({"type": "step", "data": {"message": action}}).to_string());
+        assert_eq!(last["type"], "observation", "{last}");
+    }
+    assert_eq!(last["data"]["observation"]["transcript"], serde_json::to_value(&record.transcript).unwrap());
+    let state = session.exchange(json!({"type": "state"}).to_string());
+    assert_eq!(state["data"]["step_count"], 3, "{state}");
+    assert_eq!(state["data"]["seed"], 7);
+
+    let path = |endpoint: &str| format!("/openenv/{ENV}/{endpoint}");
+    let (status, _) = server.post(&path("reset"), &json!({"seed": 7, "episode_index": 2, "episode_id": "a"}));
+    assert_eq!(status, 200);
+    for action in &actions {
+        let (status, step) = server.post(&path("step"), &json!({"action": {"message": action}, "episode_id": "a"}));
+        assert_eq!(status, 200, "{step}");
+        last = step;
+    }
+    assert_eq!(last["observation"]["transcript"], serde_json::to_value(&record.transcript).unwrap());
+    let (status, state) = server.get(&format!("{}?episode_id=a", path("state")));
+    assert_eq!((status, &state["step_count"]), (200, &json!(3)), "{state}");
+    assert_eq!(server.get(&path("health")).1["status"], "healthy");
+    let (status, schema) = server.get(&path("schema"));
+    assert_eq!(status, 200);
+    assert_eq!(schema["action"]["required"], json!(["message"]));
+    assert!(server.get(&path("metadata")).1["description"].is_string());
+    assert!(server.get(&path("openapi.json")).1["paths"]["/step"].is_object());
+    assert_eq!(server.get("/openenv/no_such_env-v0/health").0, 404);
+}
+
+/// Every bad message gets the protocol's error code and the session goes on.
+#[test]
+fn openenv_bad_messages_get_error_codes_and_the_session_survives() {
+    let server = Server::start(&[]);
+    let mut session = OpenEnvSession::open(&server, ENV);
+    let code = |reply: Value| reply["data"]["code"].as_str().map(str::to_owned).unwrap_or_else(|| panic!("{reply}"));
+    assert_eq!(code(session.exchange("{not json".into())), "INVALID_JSON");
+    assert_eq!(code(session.exchange(json!({"type": "jump"}).to_string())), "UNKNOWN_TYPE");
+    assert_eq!(code(session.exchange(json!({"data": {}}).to_string())), "UNKNOWN_TYPE");
+    assert_eq!(
+        code(session.exchange(json!({"type": "step", "data": {"message": "x"}}).to_string())),
+        "EXECUTION_ERROR"
+    );
+    assert_eq!(code(session.exchange(json!({"type": "reset", "data": {"seed": -1}}).to_string())), "VALIDATION_ERROR");
+    assert_eq!(code(session.exchange(json!({"type": "reset", "data": {"sed": 1}}).to_string())), "VALIDATION_ERROR");
+    assert_eq!(
+        code(session.exchange(json!({"type": "reset", "data": {"config": "(max_questions: oops)"}}).to_string())),
+        "VALIDATION_ERROR"
+    );
+    let reset =
+        session.exchange(json!({"type": "reset", "data": {"seed": 1, "config": "(max_questions: 1)"}}).to_string());
+    assert_eq!(reset["type"], "observation", "{reset}");
+    assert_eq!(code(session.exchange(json!({"type": "step", "data": {"text": "x"}}).to_string())), "VALIDATION_ERROR");
+    assert_eq!(code(session.exchange(json!({"type": "step"}).to_string())), "VALIDATION_ERROR");
+    let step = session.exchange(json!({"type": "step", "data": {"message": "Is it alive?"}}).to_string());
+    assert_eq!(step["data"]["done"], true, "one question ends the episode: {step}");
+    assert_eq!(
+        code(session.exchange(json!({"type": "step", "data": {"message": "x"}}).to_string())),
+        "EXECUTION_ERROR"
+    );
+    let reset = session.exchange(json!({"type": "reset"}).to_string());
+    assert_eq!(reset["data"]["observation"]["info"]["episode"], 1, "a reset without a seed plays the next episode");
+    assert_eq!(server.get(&format!("/openenv/{ENV}/health")).0, 200);
+}
+
+/// Sessions past `--max-sessions` get `CAPACITY_REACHED`; closed and idle ones free their slot.
+#[test]
+fn openenv_sessions_are_limited_and_idle_ones_are_closed() {
+    let server = Server::start(&["--max-sessions", "2", "--idle-timeout", "2"]);
+    let mut first = OpenEnvSession::open(&server, ENV);
+    let mut second = OpenEnvSession::open(&server, ENV);
+    // A session holds its slot once its first message is answered.
+    assert_eq!(first.exchange(json!({"type": "reset"}).to_string())["type"], "observation");
+    assert_eq!(second.exchange(json!({"type": "state"}).to_string())["type"], "state");
+    let mut third = OpenEnvSession::open(&server, ENV);
+    let refused = third.receive();
+    assert_eq!(refused["data"]["code"], "CAPACITY_REACHED", "{refused}");
+    let (status, _) = server.post(&format!("/openenv/{ENV}/reset"), &json!({"episode_id": "x"}));
+    assert_eq!(status, 503, "named HTTP episodes count against the same limit");
+    assert_eq!(first.exchange(json!({"type": "close"}).to_string()), Value::Null);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.get("/stats").1["openenv_sessions"] != 0 {
+        assert!(Instant::now() < deadline, "closed and idle sessions were never released");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut fourth = OpenEnvSession::open(&server, ENV);
+    assert_eq!(fourth.exchange(json!({"type": "reset"}).to_string())["type"], "observation");
+}

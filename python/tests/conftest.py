@@ -31,4 +31,5 @@ def _runner(binary: Path):
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(binary), *args], cwd=REPO, check=True, capture_output=True, text=True)
 
+    run.binary = binary
     return run

@@ -87,9 +87,14 @@ struct Cli {
     /// With `serve`: the most slots in all live batches together.
     #[arg(long, default_value_t = serve::Limits::default().max_server_episodes)]
     max_server_episodes: usize,
-    /// With `serve`: seconds without a request after which a batch is closed.
+    /// With `serve`: seconds without a request after which a batch or an OpenEnv session is
+    /// closed.
     #[arg(long, default_value_t = serve::Limits::default().idle_timeout.as_secs_f64())]
     idle_timeout: f64,
+    /// With `serve`: the most OpenEnv sessions (WebSocket connections and named HTTP episodes)
+    /// at once.
+    #[arg(long, default_value_t = serve::Limits::default().max_sessions)]
+    max_sessions: usize,
 }
 
 fn serve(cli: &Cli, registry: sim_core::Registry) -> anyhow::Result<()> {
@@ -102,6 +107,7 @@ fn serve(cli: &Cli, registry: sim_core::Registry) -> anyhow::Result<()> {
         max_batch_size: cli.max_batch_size,
         max_server_episodes: cli.max_server_episodes,
         idle_timeout,
+        max_sessions: cli.max_sessions,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve::serve(cli.addr, registry, limits))?;

@@ -29,6 +29,8 @@ use sim_core::{
 };
 use thiserror::Error;
 
+mod openenv;
+
 /// Resource limits of a server. Every one is enforced before any env work is done.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -38,8 +40,11 @@ pub struct Limits {
     pub max_batch_size: usize,
     /// Most slots all live batches together may have.
     pub max_server_episodes: usize,
-    /// A batch that receives no request for this long is closed by a background task.
+    /// A batch that receives no request for this long is closed by a background task; so is
+    /// an OpenEnv session.
     pub idle_timeout: Duration,
+    /// Most OpenEnv sessions (WebSocket connections and named HTTP episodes) at once.
+    pub max_sessions: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +54,7 @@ impl Default for Limits {
             max_batch_size: 4096,
             max_server_episodes: 65_536,
             idle_timeout: Duration::from_secs(600),
+            max_sessions: 1024,
         }
     }
 }
@@ -132,6 +138,7 @@ pub struct Server {
     limits: Limits,
     next_id: AtomicU64,
     batches: Mutex<HashMap<u64, LiveBatch>>,
+    openenv: openenv::Sessions,
 }
 
 /// A map entry: the batch's size is kept outside its lock, so counting never waits on a step.
@@ -148,7 +155,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Server {
     pub fn new(registry: Registry, limits: Limits) -> Self {
-        Self { registry, limits, next_id: AtomicU64::new(1), batches: Mutex::new(HashMap::new()) }
+        Self {
+            registry,
+            limits,
+            next_id: AtomicU64::new(1),
+            batches: Mutex::new(HashMap::new()),
+            openenv: openenv::Sessions::default(),
+        }
     }
 
     fn batch(&self, id: &str) -> Result<Arc<Mutex<Batch>>, ServeError> {
@@ -175,13 +188,16 @@ impl Server {
         batches.values().map(|live| live.size).sum()
     }
 
-    /// Closes batches idle for longer than the limit; returns how many were closed.
+    /// Closes batches and named OpenEnv episodes idle for longer than the limit; returns how
+    /// many were closed.
     pub fn close_idle(&self) -> usize {
         let timeout = self.limits.idle_timeout;
         let mut batches = lock(&self.batches);
         let before = batches.len();
         batches.retain(|_, live| lock(&live.batch).last_used.elapsed() < timeout);
-        before - batches.len()
+        let closed = before - batches.len();
+        drop(batches);
+        closed + self.openenv.close_idle(timeout)
     }
 }
 
@@ -207,11 +223,13 @@ async fn stats(State(server): State<Shared>) -> Json<Value> {
     Json(json!({
         "live_batches": batches.len(),
         "live_episodes": Server::live_episodes(&batches),
+        "openenv_sessions": server.openenv.live(),
         "limits": {
             "max_body_bytes": server.limits.max_body_bytes,
             "max_batch_size": server.limits.max_batch_size,
             "max_server_episodes": server.limits.max_server_episodes,
             "idle_timeout_seconds": server.limits.idle_timeout.as_secs_f64(),
+            "max_sessions": server.limits.max_sessions,
         },
     }))
 }
@@ -425,6 +443,7 @@ pub fn router(server: Shared) -> Router {
         .route("/batches/{id}/step", axum::routing::post(step_batch))
         .route("/batches/{id}/slots/{slot}/transcript", get(transcript))
         .route("/batches/{id}/ws", get(websocket))
+        .merge(openenv::routes())
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(server)

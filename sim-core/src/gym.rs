@@ -57,6 +57,15 @@ impl GymEnv {
     pub fn new(kind: Arc<dyn EnvKind>) -> Self {
         Self { kind, simulator: Simulator::new(), current: None, seed: 0, next_index: 0 }
     }
+
+    /// Starts episode `index` of a scenario run with `seed`: the same episode that a run with
+    /// that seed plays as its `index`-th, whatever was played before. Later `reset(None)` calls
+    /// continue from `index + 1`.
+    pub fn reset_episode(&mut self, seed: u64, index: u64) -> Reset {
+        self.seed = seed;
+        self.next_index = index;
+        self.reset(None)
+    }
 }
 
 impl Env for GymEnv {
