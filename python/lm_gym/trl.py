@@ -70,9 +70,12 @@ class EpisodeOver(RuntimeError):
 
 
 def _text(value: Any) -> str:
-    """An argument as text: strings as they are, anything else through ``str`` (``None`` is empty)."""
+    """An argument as text: strings as they are, a list or tuple (a model may send one) joined by
+    spaces, anything else through ``str`` (``None`` is empty)."""
     if value is None:
         return ""
+    if isinstance(value, (list, tuple)):
+        return " ".join(_text(item) for item in value)
     return value if isinstance(value, str) else str(value)
 
 

@@ -353,6 +353,7 @@ def test_a_truncated_episode_says_so():
 INVALID = [
     (lt.Wordle, "guess", {"word": "12345"}, -1.0),
     (lt.Wordle, "guess", {"word": 12345}, -1.0),
+    (lt.Wordle, "guess", {"word": ["qqqqq"]}, -1.0),
     (lt.TwentyQuestions, "ask", {"question": ""}, -1.0),
     (lt.GuessMyCity, "ask", {"question": "   "}, -1.0),
     (lt.MazeFO, "move", {"direction": "diagonally"}, -4.0),
