@@ -108,15 +108,16 @@ class LmGymEnvironment:
     - ``env_id``: the engine's env id.
     - ``default_config``: RON text used when a row has no ``config`` (``None``: the env's default).
     - ``unfinished_reward``: what ``get_reward`` returns for an episode that has not ended when the
-      rollout stops (the model stopped calling tools, or TRL's length or tool-call limit cut it);
-      ``None`` (the default) returns the rewards collected so far. In envs where every action
-      costs (Wordle, the maze, Twenty Questions...) that makes stopping early pay, so set it (for
-      instance to the env's ``score_anchors["min"]``) with :func:`environment_factory`.
+      rollout stops (the model stopped calling tools, or TRL's length or tool-call limit cut it).
+      ``"min"`` (the default): the env's ``score_anchors["min"]``, the low reference score, so
+      stopping early never pays (in Wordle, the mazes, Twenty Questions... every action costs, and
+      the rewards collected so far would reward doing nothing); the collected rewards for an env
+      without anchors. ``None``: the rewards collected so far. A number: that number.
     """
 
     env_id: str = ""
     default_config: str | None = None
-    unfinished_reward: float | None = None
+    unfinished_reward: float | str | None = "min"
     #: One sentence that maps the env's text commands onto the tools (used in the dataset's prompt).
     tool_hint: str = ""
 
@@ -168,9 +169,12 @@ class LmGymEnvironment:
 
     def get_reward(self) -> float:
         """The episode return: the sum of the rewards of its steps (see ``unfinished_reward``)."""
-        if not self._finished and self.unfinished_reward is not None:
-            return float(self.unfinished_reward)
-        return float(self._return)
+        if self._finished or self.unfinished_reward is None:
+            return float(self._return)
+        if self.unfinished_reward == "min":
+            anchors = self._env.env_spec.get("score_anchors") if self._env is not None else None
+            return float(anchors["min"]) if anchors else float(self._return)
+        return float(self.unfinished_reward)
 
     # --- what a trainer or a log may read (properties are never tools) ---------------------------
 
@@ -1071,14 +1075,14 @@ def environment_class(env_id: str, config: str | dict | None = None) -> type[LmG
 def environment_factory(
     env_id: str,
     config: str | dict | None = None,
-    unfinished_reward: float | None = None,
+    unfinished_reward: float | str | None = "min",
 ) -> type[LmGymEnvironment]:
     """A class to pass as ``environment_factory``: the env id's class with ``config`` (RON text or
     a dict of fields) as its default config and ``unfinished_reward`` (see
     :class:`LmGymEnvironment`). Without either it is the ready class itself (``Wordle``, ...)."""
     cls = environment_class(env_id, config)
     text = _config_text(config)
-    if text is None and unfinished_reward is None:
+    if text is None and unfinished_reward == "min":
         return cls
     if text is not None:
         TextEnv(env_id, config=text)  # a bad config fails here, naming the problem, not in the trainer
@@ -1092,7 +1096,7 @@ def environment_factory(
 def environment_factories(
     env_ids: Iterable[str] | None = None,
     configs: dict[str, str | dict] | None = None,
-    unfinished_reward: dict[str, float] | None = None,
+    unfinished_reward: dict[str, float | str | None] | None = None,
 ) -> dict[str, type[LmGymEnvironment]]:
     """TRL's dict form of ``environment_factory``: ``{env_id: class}`` for ``env_ids`` (default:
     every env id the engine registers). Rows choose their env with the ``environment`` column,
@@ -1103,7 +1107,7 @@ def environment_factories(
     configs = configs or {}
     unfinished_reward = unfinished_reward or {}
     return {
-        env_id: environment_factory(env_id, configs.get(env_id), unfinished_reward.get(env_id)) for env_id in ids
+        env_id: environment_factory(env_id, configs.get(env_id), unfinished_reward.get(env_id, "min")) for env_id in ids
     }
 
 

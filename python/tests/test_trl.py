@@ -336,7 +336,8 @@ def test_a_tool_raises_after_the_episode_ends_and_before_any_reset():
     assert len(environment.steps) == 6
     # Pooled: the same instance plays the next rollout after a reset.
     environment.reset(seed=3)
-    assert not environment.finished and environment.steps == [] and environment.get_reward() == 0.0
+    assert not environment.finished and environment.steps == [] and environment.episode_return == 0.0
+    assert environment.get_reward() == -6.0, "an unfinished episode scores Wordle's low anchor"
 
 
 def test_a_truncated_episode_says_so():
@@ -505,6 +506,15 @@ def test_environment_factory_config_and_unfinished_reward():
     assert "Your current position is at position 1, 1." in environment.reset(seed=0)
     environment.move(direction="right")
     assert environment.episode_return == -1.0 and environment.get_reward() == -101.0  # not finished
+    # By default an unfinished episode scores the env's low anchor; None keeps the collected rewards.
+    default = lt.MazeFO()
+    default.reset(seed=0)
+    default.move(direction="up")
+    assert default.get_reward() == lm_gym.env_spec("maze-fo-v0")["score_anchors"]["min"]
+    collected = lt.environment_factory("maze-fo-v0", unfinished_reward=None)()
+    collected.reset(seed=0)
+    collected.move(direction="up")
+    assert collected.get_reward() == collected.episode_return
     # A row's own config replaces the class's.
     assert "position 5, 3." in environment.reset(seed=0, config="(start: Fixed(5, 3))")
 
