@@ -13,9 +13,13 @@ fn render(record: &EpisodeRecord) -> String {
         out.push_str(&format!("[{speaker}] {}\n", entry.text));
     }
     out.push_str(&format!(
-        "= return {} turns {} success {} terminated {} truncated {} hidden {:?}\n\n",
+        "= return {} turns {} success {} terminated {} truncated {} hidden {:?}\n",
         record.episode_return, record.turns, record.success, record.terminated, record.truncated, record.hidden
     ));
+    if !record.metrics.is_empty() {
+        out.push_str(&format!("= metrics {}\n", serde_json::to_string(&record.metrics).unwrap()));
+    }
+    out.push('\n');
     out
 }
 

@@ -86,7 +86,7 @@ def run_scenario_on_ray(
     actors = [actor_class.remote(scenario.text, scenario.name, actor_overrides) for _ in range(num_actors)]
     try:
         out = Path(scenario.out)
-        writer = _native.ShardWriter(str(out))
+        writer = _native.ShardWriter(str(out), scenario)
         pool = ActorPool(actors)
         ranges = shard_ranges(episodes, episodes_per_task)
         for lines, returns, env_steps in pool.map(lambda actor, task: actor.play.remote(*task), ranges):

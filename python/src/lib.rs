@@ -415,9 +415,12 @@ struct ShardWriter {
 
 #[pymethods]
 impl ShardWriter {
+    /// A writer into `out` for the runs of `scenario` (whose env declares the metrics to pool).
     #[new]
-    fn new(out: PathBuf) -> PyResult<Self> {
-        let writer = scenarios::run::ShardWriter::create(&out).map_err(|error| runtime_error(format!("{error:#}")))?;
+    fn new(out: PathBuf, scenario: &Scenario) -> PyResult<Self> {
+        let metrics = &scenario.loaded.env.spec().metrics;
+        let writer =
+            scenarios::run::ShardWriter::create(&out, metrics).map_err(|error| runtime_error(format!("{error:#}")))?;
         Ok(Self { inner: Mutex::new(Some(writer)), started: Instant::now() })
     }
 

@@ -38,6 +38,9 @@ pub struct Summary {
     /// Share of episodes per ending (the env's labels, e.g. `win`, `draw`, `loss`, plus
     /// `truncated`), in name order.
     pub endings: std::collections::BTreeMap<String, f64>,
+    /// The env's paper metrics (its spec's `metrics`), by name: mean (or pooled ratio),
+    /// standard error, count of episodes that recorded it, definition.
+    pub metrics: std::collections::BTreeMap<String, sim_core::MetricSummary>,
     pub env_steps: u64,
     pub wall_seconds: f64,
     pub env_steps_per_second: f64,
@@ -83,9 +86,10 @@ pub struct OrderedStats {
 }
 
 impl OrderedStats {
-    /// `first` is the index of the run's first episode.
-    pub fn new(first: u64) -> Self {
-        Self { order: InEpisodeOrder::new(first), stats: EpisodeStats::default() }
+    /// `first` is the index of the run's first episode; `metrics` are the env's declared
+    /// metrics.
+    pub fn new(first: u64, metrics: &[sim_core::MetricSpec]) -> Self {
+        Self { order: InEpisodeOrder::new(first), stats: EpisodeStats::for_metrics(metrics) }
     }
 
     /// Accepts a finished episode in any order; counts every record that is now in sequence.
@@ -107,7 +111,7 @@ impl OrderedStats {
     }
 }
 
-/// The copy of a record without its transcript, rewards and hidden state.
+/// The copy of a record without its transcript, rewards and hidden state (its metrics stay).
 trait CloneHeader {
     fn clone_header(&self) -> EpisodeRecord;
 }
@@ -129,6 +133,7 @@ impl CloneHeader for EpisodeRecord {
             rewards: Vec::new(),
             transcript: sim_core::Transcript::default(),
             hidden: Vec::new(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -152,6 +157,7 @@ pub fn summarize(scenario: &Scenario, stats: &EpisodeStats, env_steps: u64, wall
         invalid_actions: stats.invalid_actions,
         invalid_action_rate: stats.invalid_action_rate(),
         endings: stats.ending_rates(),
+        metrics: stats.metric_summaries(&spec.metrics),
         env_steps,
         wall_seconds,
         env_steps_per_second: env_steps as f64 / wall_seconds.max(1e-9),
@@ -226,7 +232,7 @@ impl ShardWriter {
     ///
     /// # Errors
     /// The folder or the file cannot be created.
-    pub fn create(out: &Path) -> anyhow::Result<Self> {
+    pub fn create(out: &Path, metrics: &[sim_core::MetricSpec]) -> anyhow::Result<Self> {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         let path = out.join("trajectories.jsonl");
         let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
@@ -234,7 +240,7 @@ impl ShardWriter {
             out: out.to_path_buf(),
             file: BufWriter::new(file),
             next: 0,
-            stats: EpisodeStats::default(),
+            stats: EpisodeStats::for_metrics(metrics),
             env_steps: 0,
         })
     }
@@ -314,7 +320,7 @@ pub fn run(mut scenario: Scenario) -> anyhow::Result<Summary> {
         batch_size: scenario.batch_size,
         threads: scenario.threads,
     };
-    let mut stats = OrderedStats::new(0);
+    let mut stats = OrderedStats::new(0, &scenario.env.spec().metrics);
     let started = Instant::now();
     let result = run_episodes(&scenario.env, &plan, factory.as_ref(), &mut |record| {
         stats.add(&record);
@@ -360,6 +366,13 @@ pub fn table(summary: &Summary) -> String {
     let mut out = String::new();
     for (name, value) in rows {
         out.push_str(&format!("{name:<18} {value}\n"));
+    }
+    if !summary.metrics.is_empty() {
+        out.push_str("metrics (mean ± standard error, episodes; definitions in summary.json)\n");
+        for (name, metric) in &summary.metrics {
+            let error = metric.standard_error.map_or_else(String::new, |error| format!(" ± {error:.4}"));
+            out.push_str(&format!("  {name:<28} {:.4}{error} ({})\n", metric.mean, metric.count));
+        }
     }
     out
 }

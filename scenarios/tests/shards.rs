@@ -23,7 +23,7 @@ fn shards_gathered_in_order_equal_a_single_run() {
     run(scenario.clone()).unwrap();
 
     let sharded = dir.path().join("sharded");
-    let mut writer = ShardWriter::create(&sharded).unwrap();
+    let mut writer = ShardWriter::create(&sharded, &scenario.env.spec().metrics).unwrap();
     for (first, episodes) in [(0, 7), (7, 12), (19, 11)] {
         let shard = play_shard(&scenario, first, episodes).unwrap();
         assert_eq!(shard.returns.len() as u64, episodes);
@@ -41,7 +41,7 @@ fn shards_out_of_order_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let registry = envs::registry();
     let scenario = load(&resolve("twenty_questions_random").unwrap(), &registry).unwrap();
-    let mut writer = ShardWriter::create(dir.path()).unwrap();
+    let mut writer = ShardWriter::create(dir.path(), &[]).unwrap();
     let later = play_shard(&scenario, 3, 2).unwrap();
     let error = writer.push(&later.lines, &later.returns, later.env_steps).unwrap_err();
     assert!(error.to_string().contains("expected episode 0"), "{error}");

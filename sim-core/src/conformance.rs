@@ -10,7 +10,9 @@
 //!    blank and 100 KB actions are flagged `invalid_action`;
 //! 4. no step is accepted after the end, and the transcript is unchanged by the refusal;
 //! 5. no declared hidden string appears (as whole words, any case) in what the env says;
-//! 6. replaying (seed, actions) in a fresh world reproduces the record.
+//! 6. replaying (seed, actions) in a fresh world reproduces the record;
+//! 7. an episode records only metrics its spec declares as means, with finite values, and
+//!    every declared ratio names two declared means.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -260,6 +262,7 @@ pub fn check_record(kind: &Arc<dyn EnvKind>, record: &EpisodeRecord) -> Result<(
     for reward in &record.rewards {
         check_reward(kind, *reward)?;
     }
+    check_metrics(spec, record)?;
     for entry in record.transcript.observed() {
         if entry.text.trim().is_empty() {
             return Err(format!("episode {}: empty {:?} entry", record.episode, entry.kind));
@@ -269,6 +272,29 @@ pub fn check_record(kind: &Arc<dyn EnvKind>, record: &EpisodeRecord) -> Result<(
             if contains_words(&entry.text, hidden) {
                 return Err(format!("episode {}: hidden state {hidden:?} appears in {:?}", record.episode, entry.text));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Invariant 7: the record's metrics are declared means; ratios name declared means.
+fn check_metrics(spec: &crate::EnvSpec, record: &EpisodeRecord) -> Result<(), String> {
+    let mean = |name: &str| {
+        spec.metrics.iter().any(|metric| metric.name == name && metric.aggregate == crate::Aggregate::Mean)
+    };
+    for (name, value) in record.metrics.iter() {
+        if !mean(name) {
+            return Err(format!("episode {}: metric `{name}` is not declared as a mean in the spec", record.episode));
+        }
+        if !value.is_finite() {
+            return Err(format!("episode {}: metric `{name}` is {value}", record.episode));
+        }
+    }
+    for metric in &spec.metrics {
+        if let crate::Aggregate::Ratio { numerator, denominator } = &metric.aggregate
+            && !(mean(numerator) && mean(denominator))
+        {
+            return Err(format!("ratio metric `{}` names an undeclared part", metric.name));
         }
     }
     Ok(())

@@ -207,7 +207,9 @@ impl Simulator {
         // Taking the values out in place avoids moving the entity between archetypes.
         let transcript = entity_mut.get_mut::<Transcript>().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
         let ledger = entity_mut.get_mut::<Ledger>().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
-        entity_mut.despawn();
-        EpisodeRecord::new(kind.spec().id.clone(), episode, transcript, ledger, outcome, hidden)
+        let mut record = EpisodeRecord::new(kind.spec().id.clone(), episode, transcript, ledger, outcome, hidden);
+        record.metrics = kind.episode_metrics(self.world.entity(entity), &record);
+        self.world.entity_mut(entity).despawn();
+        record
     }
 }

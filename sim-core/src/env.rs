@@ -15,6 +15,8 @@ use serde::de::DeserializeOwned;
 pub use crate::components::Episode;
 use crate::components::EpisodeComponents;
 use crate::error::ConfigError;
+use crate::metrics::EpisodeMetrics;
+use crate::record::EpisodeRecord;
 use crate::spec::EnvSpec;
 
 /// The env's config, shared by every episode bound to it: the engine inserts it on each
@@ -81,6 +83,13 @@ pub trait Environment: Send + Sync + 'static {
 
     /// A few well-formed actions, used by the conformance checker beside arbitrary strings.
     fn sample_actions(config: &Self::Config) -> Vec<String>;
+
+    /// The paper metrics of an episode that just ended, from its components and its record
+    /// (every field but `metrics` filled in). Only metrics the spec declares
+    /// ([`EnvSpec::with_metrics`](crate::EnvSpec::with_metrics)) may be set. Default: none.
+    fn episode_metrics(_entity: EntityRef, _record: &EpisodeRecord) -> EpisodeMetrics {
+        EpisodeMetrics::default()
+    }
 }
 
 /// An env with its config, as the engine sees it. Built by [`kind`] or the registry.
@@ -97,6 +106,8 @@ pub trait EnvKind: Send + Sync {
     -> (EntityWorldMut<'w>, Cow<'static, str>);
     fn hidden_state(&self, entity: EntityRef) -> Vec<String>;
     fn sample_actions(&self) -> Vec<String>;
+    /// [`Environment::episode_metrics`].
+    fn episode_metrics(&self, entity: EntityRef, record: &EpisodeRecord) -> EpisodeMetrics;
     /// [`Environment::LLM_LEAD`].
     fn llm_lead(&self) -> &'static str;
 }
@@ -141,6 +152,10 @@ impl<E: Environment> EnvKind for Configured<E> {
 
     fn sample_actions(&self) -> Vec<String> {
         E::sample_actions(&self.config)
+    }
+
+    fn episode_metrics(&self, entity: EntityRef, record: &EpisodeRecord) -> EpisodeMetrics {
+        E::episode_metrics(entity, record)
     }
 
     fn llm_lead(&self) -> &'static str {

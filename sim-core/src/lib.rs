@@ -7,6 +7,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod gym;
+pub mod metrics;
 pub mod normalize;
 pub mod record;
 pub mod registry;
@@ -22,6 +23,7 @@ pub use engine::{Simulator, StepSet};
 pub use env::{EnvConfig, EnvKind, Environment, Episode, kind, kind_from_ron};
 pub use error::{AgentError, ConfigError, EngineError};
 pub use gym::{AutoresetMode, Env, GymEnv, VecEnv};
+pub use metrics::{Aggregate, EpisodeMetrics, MetricSpec, MetricSummary};
 pub use normalize::{EpisodeStats, ScoreAnchors};
 pub use record::{EpisodeRecord, InEpisodeOrder, Released, TRAJECTORY_SCHEMA, TrajectoryWriter, write_json_line};
 pub use registry::Registry;
@@ -35,8 +37,8 @@ pub use transcript::{Action, ActionTokens, Entry, Kind, Speaker, Transcript};
 pub mod prelude {
     pub use crate::{
         Action, Agent, AgentAction, AgentView, AutoresetMode, Env, EnvConfig, EnvKind, EnvSpec, Environment, Episode,
-        GymEnv, Info, Kind, Outcome, PerViewAgent, Reply, Reset, ScoreAnchors, Speaker, Step, StepSet, Stepping,
-        Transcript, Turn, VecEnv,
+        EpisodeMetrics, EpisodeRecord, GymEnv, Info, Kind, MetricSpec, Outcome, PerViewAgent, Reply, Reset,
+        ScoreAnchors, Speaker, Step, StepSet, Stepping, Transcript, Turn, VecEnv,
     };
     pub use bevy_ecs::prelude::*;
 }

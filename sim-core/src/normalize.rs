@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::{Aggregate, MetricSpec, MetricSummary, MetricSums, RatioSums};
 use crate::record::EpisodeRecord;
 
 /// The three returns the piecewise-linear LMRL-Gym score is anchored on.
@@ -45,10 +46,58 @@ pub struct EpisodeStats {
     pub truncated: u64,
     /// Episodes per ending (`EpisodeRecord::ending`), in name order.
     pub endings: BTreeMap<String, u64>,
+    /// Sums of each metric the episodes recorded, by name.
+    pub metrics: BTreeMap<String, MetricSums>,
+    /// Sums of each declared ratio metric ([`EpisodeStats::for_metrics`]), by name.
+    pub ratios: BTreeMap<String, RatioSums>,
+    /// The ratio metrics to accumulate: name, numerator, denominator.
+    #[serde(skip)]
+    ratio_parts: Vec<(String, String, String)>,
 }
 
 impl EpisodeStats {
+    /// Statistics that also pool the ratio metrics among `metrics` (mean metrics need no
+    /// declaration to be summed).
+    pub fn for_metrics(metrics: &[MetricSpec]) -> Self {
+        let ratio_parts = metrics
+            .iter()
+            .filter_map(|metric| match &metric.aggregate {
+                Aggregate::Ratio { numerator, denominator } => {
+                    Some((metric.name.to_string(), numerator.to_string(), denominator.to_string()))
+                }
+                Aggregate::Mean => None,
+            })
+            .collect();
+        Self { ratio_parts, ..Self::default() }
+    }
+
+    /// The run's metrics as `summary.json` writes them: every declared metric, by name
+    /// (a metric no episode recorded has count 0).
+    pub fn metric_summaries(&self, metrics: &[MetricSpec]) -> BTreeMap<String, MetricSummary> {
+        metrics
+            .iter()
+            .map(|metric| {
+                let summary = match &metric.aggregate {
+                    Aggregate::Mean => self.metrics.get(metric.name.as_ref()).cloned().unwrap_or_default(),
+                    Aggregate::Ratio { .. } => {
+                        let sums = self.ratios.get(metric.name.as_ref()).cloned().unwrap_or_default();
+                        return (metric.name.to_string(), sums.summary(&metric.definition));
+                    }
+                };
+                (metric.name.to_string(), summary.summary(&metric.definition))
+            })
+            .collect()
+    }
+
     pub fn add(&mut self, record: &EpisodeRecord) {
+        for (name, value) in record.metrics.iter() {
+            self.metrics.entry(name.to_owned()).or_default().add(value);
+        }
+        for (name, numerator, denominator) in &self.ratio_parts {
+            if let (Some(n), Some(d)) = (record.metrics.get(numerator), record.metrics.get(denominator)) {
+                self.ratios.entry(name.clone()).or_default().add(n, d);
+            }
+        }
         self.episodes += 1;
         self.successes += u64::from(record.success);
         self.total_return += record.episode_return;

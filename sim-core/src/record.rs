@@ -6,6 +6,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{Episode, Ledger, Outcome};
+use crate::metrics::EpisodeMetrics;
 use crate::transcript::Transcript;
 
 /// The schema tag written in every trajectory line. Bumped whenever a field changes meaning.
@@ -37,6 +38,9 @@ pub struct EpisodeRecord {
     pub transcript: Transcript,
     /// The hidden state, revealed after the episode for analysis; never shown to the agent.
     pub hidden: Vec<String>,
+    /// The env's paper metrics for this episode ([`crate::EnvSpec::metrics`]), by name.
+    #[serde(default)]
+    pub metrics: EpisodeMetrics,
 }
 
 impl EpisodeRecord {
@@ -70,6 +74,7 @@ impl EpisodeRecord {
             rewards: ledger.rewards,
             transcript,
             hidden,
+            metrics: EpisodeMetrics::default(),
         }
     }
 

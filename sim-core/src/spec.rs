@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::MetricSpec;
 use crate::normalize::ScoreAnchors;
 
 /// Static facts about a registered env: its id, horizon, reward range and score anchors.
@@ -18,12 +19,29 @@ pub struct EnvSpec {
     pub score_anchors: Option<ScoreAnchors>,
     /// One line describing the task.
     pub description: String,
+    /// The paper metrics every episode of the env records (`metrics` in trajectories and
+    /// `summary.json`).
+    #[serde(default)]
+    pub metrics: Vec<MetricSpec>,
 }
 
 impl EnvSpec {
     /// A spec without score anchors; the engine fills in the id.
     pub fn new(max_turns: u32, reward_range: (f64, f64), description: impl Into<String>) -> Self {
-        Self { id: String::new(), max_turns, reward_range, score_anchors: None, description: description.into() }
+        Self {
+            id: String::new(),
+            max_turns,
+            reward_range,
+            score_anchors: None,
+            description: description.into(),
+            metrics: Vec::new(),
+        }
+    }
+
+    /// The spec with the paper metrics its episodes record.
+    #[must_use]
+    pub fn with_metrics(self, metrics: &[MetricSpec]) -> Self {
+        Self { metrics: metrics.to_vec(), ..self }
     }
 
     /// The spec with LMRL-Gym score anchors.

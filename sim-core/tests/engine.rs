@@ -64,6 +64,7 @@ impl Environment for GuessNumber {
             reward_range: (-1.0, 1.0),
             score_anchors: None,
             description: "test env".into(),
+            metrics: Vec::new(),
         }
     }
 
@@ -116,6 +117,7 @@ impl Environment for Echo {
             reward_range: (0.0, 0.0),
             score_anchors: None,
             description: "echo".into(),
+            metrics: Vec::new(),
         }
     }
 

@@ -5,7 +5,35 @@
 //! (0 for failures).
 
 use serde::Serialize;
-use sim_core::EpisodeRecord;
+use sim_core::{EpisodeMetrics, EpisodeRecord, MetricSpec};
+
+/// The metrics every episode records and every run reports (UNICORN's `evaluate.py`).
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::mean("success_at_5", "SR@5: 1 if the target was accepted within 5 turns, else 0"),
+    MetricSpec::mean("success_at_10", "SR@10: 1 if the target was accepted within 10 turns, else 0"),
+    MetricSpec::mean("success_at_15", "SR@15: 1 if the target was accepted within 15 turns, else 0"),
+    MetricSpec::mean("average_turns", "AT: turns to success, a failed episode counting the full max_turns"),
+    MetricSpec::mean(
+        "hdcg",
+        "hDCG: 1/log2(T+2) + (1/log2(T+1) − 1/log2(T+2)) / log2(r+1) for a success at turn T, rank r; 0 for a failure",
+    ),
+    MetricSpec::mean("success_rank", "the target's rank in the accepted list (successful episodes only)"),
+];
+
+/// The metrics of one finished episode; `rank` is the accepted list's rank of the target.
+pub fn episode_metrics(record: &EpisodeRecord, rank: Option<usize>, max_turns: u32) -> EpisodeMetrics {
+    let rank = rank.filter(|_| record.success);
+    let within = |k: u32| f64::from(u8::from(rank.is_some() && record.turns <= k));
+    let mut metrics = EpisodeMetrics::default();
+    metrics
+        .set("success_at_5", within(5))
+        .set("success_at_10", within(10))
+        .set("success_at_15", within(15))
+        .set("average_turns", f64::from(if rank.is_some() { record.turns } else { max_turns }))
+        .set("hdcg", rank.map_or(0.0, |rank| hdcg(record.turns, rank)))
+        .set_some("success_rank", rank.map(|rank| rank as f64));
+    metrics
+}
 
 /// Aggregated metrics of a set of episodes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -19,13 +47,9 @@ pub struct ConvMetrics {
     pub mean_return: f64,
 }
 
-/// The list rank of the target in a successful episode, read from the user's last words.
+/// The list rank of the target in a successful episode, from its metrics.
 pub fn success_rank(record: &EpisodeRecord) -> Option<usize> {
-    if !record.success {
-        return None;
-    }
-    let text = &record.transcript.last()?.text;
-    text.split("Item ").nth(1)?.split_whitespace().next()?.parse().ok()
+    record.metrics.get("success_rank").filter(|_| record.success).map(|rank| rank as usize)
 }
 
 /// hDCG of one success at turn `turn` (1-based) and list rank `rank` (1-based).

@@ -213,6 +213,7 @@ impl Environment for ConvRec {
                 "Find the user's hidden target item by asking about attributes and recommending lists \
                           (EAR/CPR multi-round conversational recommendation)",
             )
+            .with_metrics(metrics::METRICS)
         }
     }
 
@@ -295,6 +296,15 @@ impl Environment for ConvRec {
             render_answer.in_set(StepSet::Observe),
             score_turn.in_set(StepSet::Score),
         ));
+    }
+
+    fn episode_metrics(entity: EntityRef, record: &EpisodeRecord) -> EpisodeMetrics {
+        let rank = match entity.get::<Dialogue>().map(|dialogue| &dialogue.answer) {
+            Some(Answer::Accepted { rank }) => Some(*rank),
+            _ => None,
+        };
+        let max_turns = entity.get::<EnvConfig<ConvRec>>().map_or(record.turns, |config| config.max_turns);
+        metrics::episode_metrics(record, rank, max_turns)
     }
 
     fn hidden_state(entity: EntityRef) -> Vec<String> {

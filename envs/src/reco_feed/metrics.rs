@@ -1,6 +1,6 @@
-//! Metrics of `reco_feed-v0` runs, computed after the fact from [`EpisodeRecord`]s: the exact
-//! per-episode counters the env reveals in `hidden` once an episode is over
-//! ([`super::FeedStats`]), and the served slates from the transcript (for coverage).
+//! Metrics of `reco_feed-v0`: each episode records its counters ([`super::FeedStats`]) as
+//! typed metrics, and a run pools them into the papers' ratios ([`METRICS`]); [`feed_metrics`]
+//! aggregates a set of records the same way, plus coverage from the served slates.
 //!
 //! Definitions (spec §1.7): CTR = clicks / impressions; watch time = minutes watched per
 //! episode; session depth = served slates per session; retention = returns / session ends with
@@ -13,9 +13,83 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use sim_core::{EpisodeRecord, Kind};
+use sim_core::{EpisodeMetrics, EpisodeRecord, Kind, MetricSpec};
 
-use super::{FeedStats, STATS_PREFIX};
+use super::FeedStats;
+
+/// The metrics every episode records and every run reports.
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::mean("served_slates", "slates served in the episode (every session of the campaign)"),
+    MetricSpec::mean("impressions", "videos shown (slate positions the user reached)"),
+    MetricSpec::mean("clicks", "videos the user started watching"),
+    MetricSpec::mean("likes", "videos liked, per episode"),
+    MetricSpec::mean("watch_minutes", "minutes watched per episode (watch time, KuaiSim)"),
+    MetricSpec::mean("early_impressions", "impressions in the first slates of the episode"),
+    MetricSpec::mean("early_clicks", "clicks in the first slates of the episode"),
+    MetricSpec::mean("diversity_sum", "sum over served slates of their intra-list diversity"),
+    MetricSpec::mean("instructions", "reflective instructions the user gave, per episode (RecoWorld)"),
+    MetricSpec::mean("instruction_items", "items of slates served right after an instruction"),
+    MetricSpec::mean("instruction_items_followed", "those of them that satisfy the instruction"),
+    MetricSpec::mean("reengaged", "instructions not followed by the user leaving within the re-engagement window"),
+    MetricSpec::mean("sessions", "sessions per episode (campaign days the user came back for, plus the first)"),
+    MetricSpec::mean("return_chances", "session ends with campaign days left"),
+    MetricSpec::mean("returns", "of those, the ones the user came back after"),
+    MetricSpec::mean("return_days", "days between a session end and the user's return, summed"),
+    MetricSpec::ratio("ctr", "clicks", "impressions", "click-through rate: clicks / impressions (RecSim, KuaiSim)"),
+    MetricSpec::ratio("early_ctr", "early_clicks", "early_impressions", "CTR over the first slates of each episode"),
+    MetricSpec::ratio("session_depth", "served_slates", "sessions", "served slates per session (KuaiSim's depth)"),
+    MetricSpec::ratio(
+        "retention",
+        "returns",
+        "return_chances",
+        "returns / session ends with campaign days left (KuaiSim's retention)",
+    ),
+    MetricSpec::ratio("return_time_days", "return_days", "returns", "mean days before the user returns (KuaiSim)"),
+    MetricSpec::ratio(
+        "intra_list_diversity",
+        "diversity_sum",
+        "served_slates",
+        "mean over served slates of 1 − mean pairwise topic cosine",
+    ),
+    MetricSpec::ratio(
+        "instruction_following_rate",
+        "instruction_items_followed",
+        "instruction_items",
+        "share of items, in slates served right after an instruction, that satisfy it (RecoWorld)",
+    ),
+    MetricSpec::ratio(
+        "reengagement_rate",
+        "reengaged",
+        "instructions",
+        "share of instructions the user did not leave after (RecoWorld)",
+    ),
+];
+
+/// The metrics of one finished episode, from its counters.
+pub fn episode_metrics(stats: &FeedStats) -> EpisodeMetrics {
+    let mut metrics = EpisodeMetrics::default();
+    for (name, value) in [
+        ("served_slates", f64::from(stats.served_slates)),
+        ("impressions", f64::from(stats.impressions)),
+        ("clicks", f64::from(stats.clicks)),
+        ("likes", f64::from(stats.likes)),
+        ("watch_minutes", stats.watch_minutes),
+        ("early_impressions", f64::from(stats.early_impressions)),
+        ("early_clicks", f64::from(stats.early_clicks)),
+        ("diversity_sum", stats.diversity_sum),
+        ("instructions", f64::from(stats.instructions)),
+        ("instruction_items", f64::from(stats.instruction_items)),
+        ("instruction_items_followed", f64::from(stats.instruction_items_followed)),
+        ("reengaged", f64::from(stats.reengaged)),
+        ("sessions", f64::from(stats.sessions)),
+        ("return_chances", f64::from(stats.return_chances)),
+        ("returns", f64::from(stats.returns)),
+        ("return_days", f64::from(stats.return_days)),
+    ] {
+        metrics.set(name, value);
+    }
+    metrics
+}
 
 /// Aggregated metrics of a set of episodes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -38,35 +112,28 @@ pub struct FeedMetrics {
     pub mean_return: f64,
 }
 
-/// Reads the counters of one record (`None` when the record has no stats line).
+/// Reads the counters of one record from its metrics (`None` when it has none).
 pub fn stats_of(record: &EpisodeRecord) -> Option<FeedStats> {
-    let line = record.hidden.iter().find(|h| h.starts_with(STATS_PREFIX))?;
-    let mut stats = FeedStats::default();
-    for pair in line.split_whitespace().skip(1) {
-        let (key, value) = pair.split_once('=')?;
-        let int = || value.parse::<u32>().ok();
-        let float = || value.parse::<f64>().ok();
-        match key {
-            "served_slates" => stats.served_slates = int()?,
-            "impressions" => stats.impressions = int()?,
-            "clicks" => stats.clicks = int()?,
-            "likes" => stats.likes = int()?,
-            "watch_minutes" => stats.watch_minutes = float()?,
-            "early_impressions" => stats.early_impressions = int()?,
-            "early_clicks" => stats.early_clicks = int()?,
-            "diversity_sum" => stats.diversity_sum = float()?,
-            "instructions" => stats.instructions = int()?,
-            "instruction_items" => stats.instruction_items = int()?,
-            "instruction_items_followed" => stats.instruction_items_followed = int()?,
-            "reengaged" => stats.reengaged = int()?,
-            "sessions" => stats.sessions = int()?,
-            "return_chances" => stats.return_chances = int()?,
-            "returns" => stats.returns = int()?,
-            "return_days" => stats.return_days = int()?,
-            _ => return None,
-        }
-    }
-    Some(stats)
+    let m = &record.metrics;
+    let count = |name: &str| m.get(name).map(|value| value as u32);
+    Some(FeedStats {
+        served_slates: count("served_slates")?,
+        impressions: count("impressions")?,
+        clicks: count("clicks")?,
+        likes: count("likes")?,
+        watch_minutes: m.get("watch_minutes")?,
+        early_impressions: count("early_impressions")?,
+        early_clicks: count("early_clicks")?,
+        diversity_sum: m.get("diversity_sum")?,
+        instructions: count("instructions")?,
+        instruction_items: count("instruction_items")?,
+        instruction_items_followed: count("instruction_items_followed")?,
+        reengaged: count("reengaged")?,
+        sessions: count("sessions")?,
+        return_chances: count("return_chances")?,
+        returns: count("returns")?,
+        return_days: count("return_days")?,
+    })
 }
 
 /// The ids of the slates the user was served (actions answered by an observation, not by an

@@ -167,7 +167,7 @@ pub struct Feed {
     recent_topics: Vec<u8>,
 }
 
-/// Exact per-episode metrics, revealed in the record's `hidden` after the episode.
+/// Exact per-episode counters, recorded as the episode's metrics ([`metrics::METRICS`]).
 #[derive(Component, Debug, Default, Clone, PartialEq)]
 pub struct FeedStats {
     pub served_slates: u32,
@@ -189,36 +189,6 @@ pub struct FeedStats {
     pub return_chances: u32,
     pub returns: u32,
     pub return_days: u32,
-}
-
-/// Prefix of the stats line in `EpisodeRecord::hidden`.
-pub const STATS_PREFIX: &str = "feed-stats";
-
-impl FeedStats {
-    /// The stats as one `key=value` line (parsed back by [`metrics`]).
-    pub fn to_line(&self) -> String {
-        format!(
-            "{STATS_PREFIX} served_slates={} impressions={} clicks={} likes={} watch_minutes={:.3} \
-             early_impressions={} early_clicks={} diversity_sum={:.4} instructions={} instruction_items={} \
-             instruction_items_followed={} reengaged={} sessions={} return_chances={} returns={} return_days={}",
-            self.served_slates,
-            self.impressions,
-            self.clicks,
-            self.likes,
-            self.watch_minutes,
-            self.early_impressions,
-            self.early_clicks,
-            self.diversity_sum,
-            self.instructions,
-            self.instruction_items,
-            self.instruction_items_followed,
-            self.reengaged,
-            self.sessions,
-            self.return_chances,
-            self.returns,
-            self.return_days,
-        )
-    }
 }
 
 /// The env type registered as `reco_feed-v0`.
@@ -348,6 +318,7 @@ impl Environment for RecoFeed {
                 "Recommend slates of short videos to a simulated user who reacts, drifts, gets bored, \
                           gives reflective instructions and leaves (RecSim/KuaiSim/RecoWorld)",
             )
+            .with_metrics(metrics::METRICS)
         }
     }
 
@@ -435,12 +406,11 @@ impl Environment for RecoFeed {
     }
 
     fn hidden_state(entity: EntityRef) -> Vec<String> {
-        let Some(user) = entity.get::<SimulatedUser>() else { return Vec::new() };
-        let mut hidden = user.mindset.describe();
-        if let Some(stats) = entity.get::<FeedStats>() {
-            hidden.push(stats.to_line());
-        }
-        hidden
+        entity.get::<SimulatedUser>().map(|user| user.mindset.describe()).unwrap_or_default()
+    }
+
+    fn episode_metrics(entity: EntityRef, _record: &EpisodeRecord) -> EpisodeMetrics {
+        entity.get::<FeedStats>().map(metrics::episode_metrics).unwrap_or_default()
     }
 
     fn sample_actions(config: &Self::Config) -> Vec<String> {

@@ -121,6 +121,7 @@ impl Environment for RobotMemory {
             (-tabletop.unsafe_penalty - tabletop.intervention_cost, 1.0),
             "A campaign of tabletop tasks with corrections and a persistent knowledge base (DROC)",
         )
+        .with_metrics(super::report::CAMPAIGN_METRICS)
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -147,6 +148,14 @@ impl Environment for RobotMemory {
 
     fn hidden_state(entity: EntityRef) -> Vec<String> {
         entity.get::<Tabletop>().map(tabletop_hidden_state).unwrap_or_default()
+    }
+
+    fn episode_metrics(entity: EntityRef, _record: &EpisodeRecord) -> EpisodeMetrics {
+        let iterations = entity.get::<EnvConfig<RobotMemory>>().map_or(1, |config| config.iterations);
+        entity
+            .get::<Tabletop>()
+            .map(|tabletop| super::report::campaign_metrics(tabletop.finished_tasks(), iterations))
+            .unwrap_or_default()
     }
 
     fn sample_actions(_config: &Self::Config) -> Vec<String> {

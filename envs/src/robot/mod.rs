@@ -167,6 +167,8 @@ pub struct Tabletop {
     last_nudge: Option<command::Direction>,
     notes: Vec<String>,
     tasks_succeeded: u32,
+    /// Every finished task, in order (the episode's metrics read it).
+    finished_tasks: Vec<report::FinishedTask>,
     step: StepScratch,
 }
 
@@ -195,6 +197,7 @@ impl Tabletop {
             last_nudge: None,
             notes: Vec::new(),
             tasks_succeeded: 0,
+            finished_tasks: Vec::new(),
             step: StepScratch::default(),
         }
     }
@@ -215,6 +218,11 @@ impl Tabletop {
 
     pub fn frame_mirrored(&self) -> bool {
         self.mirrored
+    }
+
+    /// The tasks finished so far, in order.
+    pub fn finished_tasks(&self) -> &[report::FinishedTask] {
+        &self.finished_tasks
     }
 
     fn task_header(&self) -> String {
@@ -518,6 +526,11 @@ impl Tabletop {
             self.tasks_succeeded += 1;
             self.step.task_succeeded = true;
         }
+        self.finished_tasks.push(report::FinishedTask {
+            iteration: (self.task_number / self.slots.len()) as u32 + 1,
+            success: end == TaskEnd::Success,
+            corrections: self.interventions,
+        });
         self.task_number += 1;
         if self.task_number >= self.total_tasks {
             self.step.campaign_over = true;
@@ -835,6 +848,7 @@ impl Environment for RobotCorrection {
             "Tabletop skill commands under a human's live language corrections (YAY Robot)",
         )
         .with_anchors(CORRECTION_SCORE_ANCHORS)
+        .with_metrics(report::METRICS)
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -854,6 +868,10 @@ impl Environment for RobotCorrection {
 
     fn hidden_state(entity: EntityRef) -> Vec<String> {
         entity.get::<Tabletop>().map(tabletop_hidden_state).unwrap_or_default()
+    }
+
+    fn episode_metrics(entity: EntityRef, _record: &EpisodeRecord) -> EpisodeMetrics {
+        entity.get::<Tabletop>().map(|tabletop| report::episode_metrics(&tabletop.finished_tasks)).unwrap_or_default()
     }
 
     fn sample_actions(_config: &Self::Config) -> Vec<String> {

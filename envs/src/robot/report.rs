@@ -1,8 +1,108 @@
-//! Campaign metrics read back from an episode's record: the task boundaries and the human's
-//! corrections are lines of the transcript, so "corrections per task across the iterations of
-//! a campaign" needs nothing beyond `trajectories.jsonl`.
+//! Campaign metrics. Each episode records them from the env's own log of finished tasks
+//! ([`FinishedTask`], [`METRICS`], [`CAMPAIGN_METRICS`]); [`campaign_tasks`] reads the same
+//! task boundaries and corrections back from a transcript, for analyses of old runs.
 
-use sim_core::{EpisodeRecord, Kind};
+use sim_core::{EpisodeMetrics, EpisodeRecord, Kind, MetricSpec};
+
+/// A task as the env logs it when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinishedTask {
+    /// 1-based iteration of the campaign.
+    pub iteration: u32,
+    pub success: bool,
+    /// Human corrections (interventions) during the task.
+    pub corrections: u32,
+}
+
+/// The metrics every `robot_correction-v0` episode records (YAY Robot).
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::mean("tasks", "tasks finished (succeeded or failed) in the episode"),
+    MetricSpec::mean("tasks_succeeded", "tasks that ended in success"),
+    MetricSpec::mean("corrections", "human corrections (interventions) in the episode"),
+    MetricSpec::mean("autonomous_successes", "tasks that succeeded with no correction"),
+    MetricSpec::ratio("corrections_per_task", "corrections", "tasks", "human corrections per task"),
+    MetricSpec::ratio("task_success_rate", "tasks_succeeded", "tasks", "share of tasks that succeeded"),
+    MetricSpec::ratio(
+        "autonomous_success_rate",
+        "autonomous_successes",
+        "tasks",
+        "share of tasks solved without any human correction",
+    ),
+];
+
+/// The metrics every `robot_memory-v0` campaign records (DROC): [`METRICS`] and corrections per
+/// task in each of the first three iterations.
+pub const CAMPAIGN_METRICS: &[MetricSpec] = &[
+    MetricSpec::mean("tasks", "tasks finished (succeeded or failed) in the campaign"),
+    MetricSpec::mean("tasks_succeeded", "tasks that ended in success"),
+    MetricSpec::mean("corrections", "human corrections (interventions) in the campaign"),
+    MetricSpec::mean("autonomous_successes", "tasks that succeeded with no correction"),
+    MetricSpec::ratio("corrections_per_task", "corrections", "tasks", "human corrections per task"),
+    MetricSpec::ratio("task_success_rate", "tasks_succeeded", "tasks", "share of tasks that succeeded"),
+    MetricSpec::ratio(
+        "autonomous_success_rate",
+        "autonomous_successes",
+        "tasks",
+        "share of tasks solved without any human correction",
+    ),
+    MetricSpec::mean("tasks_iteration_1", "tasks finished in iteration 1"),
+    MetricSpec::mean("corrections_iteration_1", "corrections during iteration 1"),
+    MetricSpec::ratio(
+        "corrections_per_task_iteration_1",
+        "corrections_iteration_1",
+        "tasks_iteration_1",
+        "corrections per task in iteration 1 (DROC: halves by iteration 2)",
+    ),
+    MetricSpec::mean("tasks_iteration_2", "tasks finished in iteration 2"),
+    MetricSpec::mean("corrections_iteration_2", "corrections during iteration 2"),
+    MetricSpec::ratio(
+        "corrections_per_task_iteration_2",
+        "corrections_iteration_2",
+        "tasks_iteration_2",
+        "corrections per task in iteration 2",
+    ),
+    MetricSpec::mean("tasks_iteration_3", "tasks finished in iteration 3"),
+    MetricSpec::mean("corrections_iteration_3", "corrections during iteration 3"),
+    MetricSpec::ratio(
+        "corrections_per_task_iteration_3",
+        "corrections_iteration_3",
+        "tasks_iteration_3",
+        "corrections per task in iteration 3",
+    ),
+];
+
+/// Iterations [`CAMPAIGN_METRICS`] break down.
+const REPORTED_ITERATIONS: u32 = 3;
+
+/// The metrics of one finished episode from its finished tasks. The per-iteration metrics are
+/// recorded for the iterations the campaign has (a one-iteration episode records iteration 1,
+/// which only [`CAMPAIGN_METRICS`] declares, so they are set only for campaigns).
+pub fn episode_metrics(tasks: &[FinishedTask]) -> EpisodeMetrics {
+    let count = |keep: &dyn Fn(&FinishedTask) -> bool| tasks.iter().filter(|task| keep(task)).count() as f64;
+    let corrections = |keep: &dyn Fn(&FinishedTask) -> bool| {
+        tasks.iter().filter(|task| keep(task)).map(|task| f64::from(task.corrections)).sum::<f64>()
+    };
+    let mut metrics = EpisodeMetrics::default();
+    metrics
+        .set("tasks", count(&|_| true))
+        .set("tasks_succeeded", count(&|task| task.success))
+        .set("corrections", corrections(&|_| true))
+        .set("autonomous_successes", count(&|task| task.success && task.corrections == 0));
+    metrics
+}
+
+/// [`episode_metrics`] plus the per-iteration metrics of a campaign of `iterations`.
+pub fn campaign_metrics(tasks: &[FinishedTask], iterations: u32) -> EpisodeMetrics {
+    let mut metrics = episode_metrics(tasks);
+    for iteration in 1..=iterations.min(REPORTED_ITERATIONS) {
+        let of_iteration = tasks.iter().filter(|task| task.iteration == iteration);
+        metrics.set(&format!("tasks_iteration_{iteration}"), of_iteration.clone().count() as f64).set(
+            &format!("corrections_iteration_{iteration}"),
+            of_iteration.map(|task| f64::from(task.corrections)).sum(),
+        );
+    }
+    metrics
+}
 
 /// One task of a campaign, as the transcript shows it.
 #[derive(Debug, Clone, PartialEq)]

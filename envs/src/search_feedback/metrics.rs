@@ -1,5 +1,6 @@
-//! ConvSim's metrics for `search_feedback-v0`, computed from episode records (their revealed
-//! `hidden` log, see [`super::hidden_strings`]).
+//! ConvSim's metrics for `search_feedback-v0`: each episode records them as typed metrics
+//! ([`METRICS`], computed from its [`super::SearchSession`] when it ends), and
+//! [`SearchMetrics::from_records`] aggregates a set of records.
 //!
 //! - **nDCG@3 at round r** (r = 0..3): the mean over episodes of the nDCG@3 of the answer given
 //!   in round r; an episode that ended earlier (the user was satisfied, or the run allows
@@ -13,54 +14,70 @@
 //!   returned, averaged over all searches.
 
 use serde::{Deserialize, Serialize};
-use sim_core::EpisodeRecord;
+use sim_core::{EpisodeMetrics, EpisodeRecord, MetricSpec};
+
+use super::{ClarifyVerdict, SearchSession};
 
 /// The rounds the metrics report (initial answer plus three feedback rounds).
 pub const ROUNDS: usize = 4;
 
-/// What one episode's log says.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct EpisodeLog {
-    pub ndcg_by_round: Vec<f64>,
-    pub clarify_on_target: usize,
-    pub clarify_off_target: usize,
-    pub clarify_irrelevant: usize,
-    pub recalls: Vec<f64>,
-}
+/// Names of the per-round nDCG@3 metrics.
+pub const NDCG_BY_ROUND: [&str; ROUNDS] =
+    ["ndcg_at_3_round_0", "ndcg_at_3_round_1", "ndcg_at_3_round_2", "ndcg_at_3_round_3"];
 
-impl EpisodeLog {
-    /// Reads the log string of a record's `hidden` list.
-    pub fn from_record(record: &EpisodeRecord) -> Option<Self> {
-        let text = record.hidden.iter().find_map(|h| h.strip_prefix("log: ndcg@3 by round"))?;
-        let mut parts = text.split(';');
-        let ndcg_by_round = numbers(parts.next()?);
-        let clarify = parts.next()?;
-        let recalls = numbers(parts.next()?.trim().strip_prefix("search recall@10")?);
-        let count = |label: &str| -> Option<usize> {
-            let start = clarify.find(label)? + label.len();
-            clarify[start..].split_whitespace().next()?.parse().ok()
-        };
-        Some(Self {
-            ndcg_by_round,
-            clarify_on_target: count("on-target ")?,
-            clarify_off_target: count("off-target ")?,
-            clarify_irrelevant: count("irrelevant ")?,
-            recalls,
-        })
+/// The metrics every episode of the default (non-stage-wise) mode records.
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::mean("ndcg_at_3_round_0", "nDCG@3 of the first answer (0 if the episode never answered; ConvSim)"),
+    MetricSpec::mean("ndcg_at_3_round_1", "nDCG@3 after one feedback round, the last value carried forward (ConvSim)"),
+    MetricSpec::mean("ndcg_at_3_round_2", "nDCG@3 after two feedback rounds, carried forward (ConvSim)"),
+    MetricSpec::mean("ndcg_at_3_round_3", "nDCG@3 after three feedback rounds, carried forward (ConvSim)"),
+    MetricSpec::mean("ndcg_at_3_gain", "nDCG@3 at round 3 minus at round 0"),
+    MetricSpec::ratio(
+        "relative_gain",
+        "ndcg_at_3_gain",
+        "ndcg_at_3_round_0",
+        "(nDCG@3 at round 3 − at round 0) / nDCG@3 at round 0, over the run (ConvSim: +35%)",
+    ),
+    MetricSpec::mean("rounds_used", "answers given: 1 + feedback rounds used"),
+    MetricSpec::mean("clarifying_questions", "clarifying questions asked per episode"),
+    MetricSpec::mean("clarify_on_target", "clarifying questions the user took as on target"),
+    MetricSpec::mean("clarify_off_target", "clarifying questions about a wrong part of the need"),
+    MetricSpec::mean("clarify_irrelevant", "clarifying questions unrelated to the need"),
+    MetricSpec::ratio(
+        "clarify_usefulness",
+        "clarify_on_target",
+        "clarifying_questions",
+        "share of clarifying questions on target (Aliannejadi et al.)",
+    ),
+    MetricSpec::mean("searches", "searches made per episode"),
+    MetricSpec::mean("search_recall_at_10_sum", "sum over the episode's searches of their recall@10"),
+    MetricSpec::ratio(
+        "search_recall_at_10",
+        "search_recall_at_10_sum",
+        "searches",
+        "share of the need's grade-2 documents (up to 10) a search returned, over all searches",
+    ),
+];
+
+/// The metrics of one finished default-mode episode.
+pub fn episode_metrics(session: &SearchSession) -> EpisodeMetrics {
+    let ndcg_at =
+        |round: usize| session.ndcg_by_round.get(round).or(session.ndcg_by_round.last()).copied().unwrap_or(0.0);
+    let count = |verdict: ClarifyVerdict| session.clarifications.iter().filter(|&&c| c == verdict).count() as f64;
+    let mut metrics = EpisodeMetrics::default();
+    for (round, name) in NDCG_BY_ROUND.iter().enumerate() {
+        metrics.set(name, ndcg_at(round));
     }
-
-    pub fn clarifying_questions(&self) -> usize {
-        self.clarify_on_target + self.clarify_off_target + self.clarify_irrelevant
-    }
-
-    /// nDCG@3 at round `round`, carried forward past the last answer (0 before any).
-    pub fn ndcg_at_round(&self, round: usize) -> f64 {
-        self.ndcg_by_round.get(round).or(self.ndcg_by_round.last()).copied().unwrap_or(0.0)
-    }
-}
-
-fn numbers(text: &str) -> Vec<f64> {
-    text.split_whitespace().filter_map(|w| w.parse().ok()).collect()
+    metrics
+        .set("ndcg_at_3_gain", ndcg_at(ROUNDS - 1) - ndcg_at(0))
+        .set("rounds_used", session.ndcg_by_round.len() as f64)
+        .set("clarifying_questions", session.clarifications.len() as f64)
+        .set("clarify_on_target", count(ClarifyVerdict::OnTarget))
+        .set("clarify_off_target", count(ClarifyVerdict::OffTarget))
+        .set("clarify_irrelevant", count(ClarifyVerdict::Irrelevant))
+        .set("searches", session.recalls.len() as f64)
+        .set("search_recall_at_10_sum", session.recalls.iter().sum());
+    metrics
 }
 
 /// The metrics of a run.
@@ -81,31 +98,30 @@ pub struct SearchMetrics {
 }
 
 impl SearchMetrics {
-    /// The metrics of a run's records (records without a log are skipped).
+    /// The metrics of a run's records (records without metrics are skipped).
     pub fn from_records(records: &[EpisodeRecord]) -> Self {
-        let logs: Vec<(EpisodeLog, bool)> =
-            records.iter().filter_map(|r| EpisodeLog::from_record(r).map(|log| (log, r.success))).collect();
-        let episodes = logs.len();
+        let with_metrics: Vec<&EpisodeRecord> =
+            records.iter().filter(|r| r.metrics.get(NDCG_BY_ROUND[0]).is_some()).collect();
+        let episodes = with_metrics.len();
+        let total = |name: &str| with_metrics.iter().filter_map(|r| r.metrics.get(name)).sum::<f64>();
         let mean = |sum: f64| if episodes == 0 { 0.0 } else { sum / episodes as f64 };
-        let ndcg_by_round: [f64; ROUNDS] =
-            std::array::from_fn(|round| mean(logs.iter().map(|(log, _)| log.ndcg_at_round(round)).sum()));
+        let ndcg_by_round: [f64; ROUNDS] = std::array::from_fn(|round| mean(total(NDCG_BY_ROUND[round])));
         let relative_gain = if ndcg_by_round[0] > 0.0 {
             (ndcg_by_round[ROUNDS - 1] - ndcg_by_round[0]) / ndcg_by_round[0]
         } else {
             0.0
         };
-        let questions: usize = logs.iter().map(|(log, _)| log.clarifying_questions()).sum();
-        let on_target: usize = logs.iter().map(|(log, _)| log.clarify_on_target).sum();
-        let recalls: Vec<f64> = logs.iter().flat_map(|(log, _)| log.recalls.iter().copied()).collect();
+        let questions = total("clarifying_questions");
+        let searches = total("searches");
         Self {
             episodes,
             ndcg_by_round,
             relative_gain,
-            success_rate: mean(logs.iter().filter(|(_, success)| *success).count() as f64),
-            mean_rounds_used: mean(logs.iter().map(|(log, _)| log.ndcg_by_round.len() as f64).sum()),
-            clarifying_questions_per_episode: mean(questions as f64),
-            clarify_usefulness: (questions > 0).then(|| on_target as f64 / questions as f64),
-            search_recall_at_10: (!recalls.is_empty()).then(|| recalls.iter().sum::<f64>() / recalls.len() as f64),
+            success_rate: mean(with_metrics.iter().filter(|r| r.success).count() as f64),
+            mean_rounds_used: mean(total("rounds_used")),
+            clarifying_questions_per_episode: mean(questions),
+            clarify_usefulness: (questions > 0.0).then(|| total("clarify_on_target") / questions),
+            search_recall_at_10: (searches > 0.0).then(|| total("search_recall_at_10_sum") / searches),
         }
     }
 }

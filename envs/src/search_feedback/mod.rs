@@ -280,6 +280,7 @@ impl Environment for SearchFeedback {
             "Conversational search over a BM25 index with a simulated user's feedback (ConvSim)",
         )
         .with_anchors(if config.stagewise { STAGEWISE_SCORE_ANCHORS } else { SCORE_ANCHORS })
+        .with_metrics(if config.stagewise { stagewise::METRICS } else { metrics::METRICS })
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -370,6 +371,14 @@ impl Environment for SearchFeedback {
         hidden
     }
 
+    fn episode_metrics(entity: EntityRef, record: &EpisodeRecord) -> EpisodeMetrics {
+        let Some(session) = entity.get::<SearchSession>() else { return EpisodeMetrics::default() };
+        match &session.stages {
+            Some(stages) => stagewise::episode_metrics(stages, record.success),
+            None => metrics::episode_metrics(session),
+        }
+    }
+
     fn sample_actions(_config: &Self::Config) -> Vec<String> {
         [
             "search jaguar price",
@@ -395,8 +404,7 @@ impl Environment for SearchFeedback {
     }
 }
 
-/// The hidden strings of an episode: the need (with an id no text contains), the qrels and the
-/// per-round log (nDCG@3 by round, clarifying questions, search recall) that the metrics read.
+/// The hidden strings of an episode: the need (with an id no text contains) and the qrels.
 pub fn hidden_strings(session: &SearchSession) -> Vec<String> {
     let need = &session.need;
     let topic = &session.collection.topics[need.topic];
@@ -406,26 +414,7 @@ pub fn hidden_strings(session: &SearchSession) -> Vec<String> {
     for &(doc, grade) in &session.qrels {
         let _ = write!(judged, " {}={grade}", doc_id(doc));
     }
-    let mut log = String::from("log: ndcg@3 by round");
-    for ndcg in &session.ndcg_by_round {
-        let _ = write!(log, " {ndcg:.6}");
-    }
-    let count = |v: ClarifyVerdict| session.clarifications.iter().filter(|&&c| c == v).count();
-    let _ = write!(
-        log,
-        "; clarifying questions on-target {} off-target {} irrelevant {}; search recall@10",
-        count(ClarifyVerdict::OnTarget),
-        count(ClarifyVerdict::OffTarget),
-        count(ClarifyVerdict::Irrelevant)
-    );
-    for recall in &session.recalls {
-        let _ = write!(log, " {recall:.6}");
-    }
-    vec![
-        format!("need {need_id}: {} / {} / for {audience}", topic.name(), collection::FACETS[need.facet].0),
-        judged,
-        log,
-    ]
+    vec![format!("need {need_id}: {} / {} / for {audience}", topic.name(), collection::FACETS[need.facet].0), judged]
 }
 
 fn apply_action(mut episodes: Stepping<(&EnvConfig<SearchFeedback>, &mut SearchSession)>) {

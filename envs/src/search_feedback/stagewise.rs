@@ -25,8 +25,8 @@ use std::fmt::Write as _;
 use rand::RngExt;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use sim_core::EpisodeRecord;
 use sim_core::seed::StreamRng;
+use sim_core::{EpisodeMetrics, EpisodeRecord, MetricSpec};
 
 use super::collection::{self, AUDIENCES, Collection, FACETS, Need};
 use super::{Command, MAX_ACTION_CHARS, parse_command};
@@ -285,44 +285,50 @@ pub fn answer_critique(
     parts.join(" ")
 }
 
-/// The stage-wise hidden strings: the sub-needs (behind an id no text contains) and the log the
-/// metrics read.
+/// The hidden strings of a stage-wise episode: its sub-needs, with an id no text contains.
 pub fn hidden_strings(need: &Need, stages: &Stages) -> Vec<String> {
     let id: String = stages.facets.iter().map(|f| format!("s{f}")).collect();
     let names: Vec<&str> = stages.facets.iter().map(|&f| FACETS[f].0).collect();
-    let mut log = String::from("stagewise log: plan f1 by round");
-    for f1 in &stages.f1_by_plan_round {
-        let _ = write!(log, " {f1:.6}");
-    }
-    log.push_str("; subneed ndcg@3 by answer");
-    for answer in &stages.ndcg_by_answer {
-        let values: Vec<String> = answer.iter().map(|n| format!("{n:.6}")).collect();
-        let _ = write!(log, " {}", values.join(","));
-    }
-    vec![format!("sub-needs t{}{id}: {}", need.topic, names.join(" then ")), log]
+    vec![format!("sub-needs t{}{id}: {}", need.topic, names.join(" then "))]
 }
 
-/// What one stage-wise episode's log says.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct StageLog {
-    pub f1_by_plan_round: Vec<f64>,
-    /// Per answer, the nDCG@3 of each sub-need in dependency order.
-    pub ndcg_by_answer: Vec<Vec<f64>>,
-}
+/// Plan rounds and sub-need positions the metrics report (the config allows up to 3 of each).
+pub const REPORTED: usize = 3;
 
-impl StageLog {
-    pub fn from_record(record: &EpisodeRecord) -> Option<Self> {
-        let text = record.hidden.iter().find_map(|h| h.strip_prefix("stagewise log: plan f1 by round"))?;
-        let (plans, answers) = text.split_once(';')?;
-        let answers = answers.trim().strip_prefix("subneed ndcg@3 by answer")?;
-        Some(Self {
-            f1_by_plan_round: plans.split_whitespace().filter_map(|w| w.parse().ok()).collect(),
-            ndcg_by_answer: answers
-                .split_whitespace()
-                .map(|a| a.split(',').filter_map(|n| n.parse().ok()).collect())
-                .collect(),
-        })
+const PLAN_F1: [&str; REPORTED] = ["plan_f1_round_0", "plan_f1_round_1", "plan_f1_round_2"];
+const SUBNEED_NDCG: [&str; REPORTED] = ["subneed_0_ndcg_at_3", "subneed_1_ndcg_at_3", "subneed_2_ndcg_at_3"];
+
+/// The metrics every stage-wise episode records (NExT-Search).
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::mean("plan_f1_round_0", "F1 of the first plan's decomposition into sub-needs (0 without a plan)"),
+    MetricSpec::mean("plan_f1_round_1", "plan F1 after the second plan round, the last value carried forward"),
+    MetricSpec::mean("plan_f1_round_2", "plan F1 after the third plan round, carried forward"),
+    MetricSpec::mean("plans", "plans sent per episode"),
+    MetricSpec::mean("subneed_0_ndcg_at_3", "final nDCG@3 of the first sub-need in dependency order"),
+    MetricSpec::mean("subneed_1_ndcg_at_3", "final nDCG@3 of the second sub-need (episodes that have one)"),
+    MetricSpec::mean("subneed_2_ndcg_at_3", "final nDCG@3 of the third sub-need (episodes that have one)"),
+    MetricSpec::mean("final_ndcg_at_3", "the final answer's mean nDCG@3 over sub-needs (0 without an answer)"),
+    MetricSpec::mean("answers", "answers given per episode"),
+    MetricSpec::mean("answers_to_satisfaction", "answers until the user was satisfied (satisfied episodes only)"),
+];
+
+/// The metrics of one finished stage-wise episode.
+pub fn episode_metrics(stages: &Stages, success: bool) -> EpisodeMetrics {
+    let mut metrics = EpisodeMetrics::default();
+    for (round, name) in PLAN_F1.iter().enumerate() {
+        let f1 = stages.f1_by_plan_round.get(round).or(stages.f1_by_plan_round.last()).copied().unwrap_or(0.0);
+        metrics.set(name, f1);
     }
+    let last = stages.ndcg_by_answer.last();
+    for (position, name) in SUBNEED_NDCG.iter().enumerate() {
+        metrics.set_some(name, last.and_then(|answer| answer.get(position)).copied());
+    }
+    metrics
+        .set("plans", stages.f1_by_plan_round.len() as f64)
+        .set("final_ndcg_at_3", stages.mean_ndcg())
+        .set("answers", stages.ndcg_by_answer.len() as f64)
+        .set_some("answers_to_satisfaction", success.then_some(stages.ndcg_by_answer.len() as f64));
+    metrics
 }
 
 /// Stage-wise metrics of a run.
@@ -342,38 +348,23 @@ pub struct StagewiseMetrics {
 }
 
 impl StagewiseMetrics {
-    /// `plan_rounds`: how many plan rounds to report.
+    /// `plan_rounds`: how many plan rounds to report (at most [`REPORTED`]).
     pub fn from_records(records: &[EpisodeRecord], plan_rounds: usize) -> Self {
-        let logs: Vec<(StageLog, bool)> =
-            records.iter().filter_map(|r| StageLog::from_record(r).map(|l| (l, r.success))).collect();
-        let episodes = logs.len();
-        let mean =
-            |values: &[f64]| if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 };
-        let f1_by_plan_round = (0..plan_rounds)
-            .map(|r| {
-                let values: Vec<f64> = logs
-                    .iter()
-                    .map(|(l, _)| l.f1_by_plan_round.get(r).or(l.f1_by_plan_round.last()).copied().unwrap_or(0.0))
-                    .collect();
-                mean(&values)
-            })
-            .collect();
-        let ndcg_by_subneed = (0..3)
-            .map(|p| {
-                let values: Vec<f64> =
-                    logs.iter().filter_map(|(l, _)| l.ndcg_by_answer.last().and_then(|a| a.get(p)).copied()).collect();
-                mean(&values)
-            })
-            .collect();
-        let finals: Vec<f64> = logs.iter().map(|(l, _)| l.ndcg_by_answer.last().map_or(0.0, |a| mean(a))).collect();
-        let satisfied: Vec<f64> = logs.iter().filter(|(_, s)| *s).map(|(l, _)| l.ndcg_by_answer.len() as f64).collect();
+        let with_metrics: Vec<&EpisodeRecord> =
+            records.iter().filter(|r| r.metrics.get(PLAN_F1[0]).is_some()).collect();
+        let episodes = with_metrics.len();
+        let mean_of = |name: &str| {
+            let values: Vec<f64> = with_metrics.iter().filter_map(|r| r.metrics.get(name)).collect();
+            (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+        };
+        let satisfied = with_metrics.iter().filter(|r| r.success).count();
         Self {
             episodes,
-            f1_by_plan_round,
-            ndcg_by_subneed,
-            mean_ndcg: mean(&finals),
-            success_rate: if episodes == 0 { 0.0 } else { satisfied.len() as f64 / episodes as f64 },
-            rounds_to_satisfaction: (!satisfied.is_empty()).then(|| mean(&satisfied)),
+            f1_by_plan_round: PLAN_F1[..plan_rounds.min(REPORTED)].iter().map(|n| mean_of(n).unwrap_or(0.0)).collect(),
+            ndcg_by_subneed: SUBNEED_NDCG.iter().map(|n| mean_of(n).unwrap_or(0.0)).collect(),
+            mean_ndcg: mean_of("final_ndcg_at_3").unwrap_or(0.0),
+            success_rate: if episodes == 0 { 0.0 } else { satisfied as f64 / episodes as f64 },
+            rounds_to_satisfaction: mean_of("answers_to_satisfaction"),
         }
     }
 }

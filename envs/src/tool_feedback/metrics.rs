@@ -9,7 +9,33 @@
 //! - **Turns to success**: mean turns of the solved episodes.
 
 use serde::{Deserialize, Serialize};
-use sim_core::EpisodeRecord;
+use sim_core::{EpisodeMetrics, EpisodeRecord, MetricSpec};
+
+/// The metrics every episode records and every run reports.
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::mean("solved_within_1", "1 if the task was solved within 1 turn, else 0 (MINT's SR@k inside one run)"),
+    MetricSpec::mean("solved_within_2", "1 if solved within 2 turns, else 0"),
+    MetricSpec::mean("solved_within_3", "1 if solved within 3 turns, else 0"),
+    MetricSpec::mean("solved_within_4", "1 if solved within 4 turns, else 0"),
+    MetricSpec::mean("solved_within_5", "1 if solved within 5 turns, else 0 (SR@5 when max_steps is 5)"),
+    MetricSpec::mean("turns", "agent turns in the episode"),
+    MetricSpec::mean("invalid_actions", "turns whose action could not be run or read"),
+    MetricSpec::ratio("invalid_action_rate", "invalid_actions", "turns", "invalid turns over all turns"),
+    MetricSpec::mean("turns_to_success", "turns of a solved episode (solved episodes only)"),
+];
+
+/// The metrics of one finished episode (from its record's typed fields).
+pub fn episode_metrics(record: &EpisodeRecord) -> EpisodeMetrics {
+    let mut metrics = EpisodeMetrics::default();
+    for k in 1..=5u32 {
+        metrics.set(&format!("solved_within_{k}"), f64::from(u8::from(record.success && record.turns <= k)));
+    }
+    metrics
+        .set("turns", f64::from(record.turns))
+        .set("invalid_actions", f64::from(record.invalid_actions))
+        .set_some("turns_to_success", record.success.then_some(f64::from(record.turns)));
+    metrics
+}
 
 /// The metrics of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

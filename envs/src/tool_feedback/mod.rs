@@ -165,6 +165,7 @@ impl Environment for ToolFeedback {
             "Solve a task with a sandboxed tool language and a rule-based teacher's feedback (MINT)",
         )
         .with_anchors(SCORE_ANCHORS)
+        .with_metrics(metrics::METRICS)
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -221,6 +222,10 @@ impl Environment for ToolFeedback {
             render_observation.in_set(StepSet::Observe),
             score_turn.in_set(StepSet::Score),
         ));
+    }
+
+    fn episode_metrics(_entity: EntityRef, record: &EpisodeRecord) -> EpisodeMetrics {
+        metrics::episode_metrics(record)
     }
 
     fn hidden_state(entity: EntityRef) -> Vec<String> {
