@@ -12,4 +12,5 @@ mod reco_feed;
 mod robot;
 mod search_feedback;
 mod search_stagewise;
+mod serve_llm;
 mod server;

@@ -53,6 +53,12 @@ impl LanguageModel {
     pub fn smollm2(device: &Device) -> Result<Self, LlmError> {
         Self::load(&crate::assets::smollm2_q8_0()?, device)
     }
+
+    /// Whether `token` ends the model's turn: `<|im_end|>`, or `<|endoftext|>` where the
+    /// tokenizer has it.
+    pub fn is_end_of_turn(&self, token: u32) -> bool {
+        token == self.end_of_turn || self.tokenizer.token_to_id("<|endoftext|>") == Some(token)
+    }
 }
 
 /// The agent's settings (the `llm` part of a scenario).

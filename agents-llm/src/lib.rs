@@ -10,6 +10,8 @@
 //! - [`template`]: the ChatML template over the typed transcript and the per-env action readers.
 //! - [`sampling`]: greedy, temperature and top-p sampling from the episode's own stream.
 //! - [`agent`]: [`LlmAgent`], the `sim_core::Agent`, token-in/token-out.
+//! - [`generate`]: continuous batching of chat completions for `scenarios serve-llm`: a
+//!   scheduler thread decoding every active request in one forward pass per step.
 //!
 //! Reproducibility: every row of the forward pass is computed on its own (normalisation,
 //! rotary embeddings and attention per row over its own cache; the quantized matmul quantizes
@@ -18,6 +20,7 @@
 
 pub mod agent;
 pub mod assets;
+pub mod generate;
 pub mod model;
 pub mod q8;
 pub mod sampling;

@@ -36,6 +36,51 @@ impl Sampling {
                 .fold((0, f32::NEG_INFINITY), |best, (i, &l)| if l > best.1 { (i, l) } else { best });
             return (best as u32, log_softmax_at(logits, best, 1.0));
         }
+        let nucleus = self.nucleus(logits);
+        let (weights, order, kept, mass) = (&nucleus.weights, &nucleus.order, nucleus.kept, nucleus.mass);
+        let draw = rng.random::<f64>() * mass;
+        let mut cumulative = 0.0;
+        let mut chosen = order[kept - 1];
+        for &i in &order[..kept] {
+            cumulative += weights[i];
+            if draw < cumulative {
+                chosen = i;
+                break;
+            }
+        }
+        (chosen as u32, (weights[chosen] / mass).ln() as f32)
+    }
+
+    /// The `k` most likely tokens with their log-probabilities under the distribution
+    /// [`Self::sample`] draws from (greedy: the model's softmax; otherwise temperature-scaled,
+    /// top-p-truncated and renormalised, so no token outside the nucleus is listed), most
+    /// likely first, ties to the lowest id. A sampled token listed here has exactly the
+    /// log-probability `sample` returned for it. Draws nothing.
+    pub fn top_logprobs(&self, logits: &[f32], k: usize) -> Vec<(u32, f32)> {
+        if k == 0 || logits.is_empty() {
+            return Vec::new();
+        }
+        if self.temperature <= 0.0 {
+            let mut order: Vec<usize> = (0..logits.len()).collect();
+            let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]).then(a.cmp(b));
+            let k = k.min(order.len());
+            if k < order.len() {
+                order.select_nth_unstable_by(k - 1, by_logit);
+                order.truncate(k);
+            }
+            order.sort_by(by_logit);
+            return order.into_iter().map(|i| (i as u32, log_softmax_at(logits, i, 1.0))).collect();
+        }
+        let nucleus = self.nucleus(logits);
+        nucleus.order[..nucleus.kept.min(k)]
+            .iter()
+            .map(|&i| (i as u32, (nucleus.weights[i] / nucleus.mass).ln() as f32))
+            .collect()
+    }
+
+    /// The temperature-scaled weights, the tokens by decreasing weight (ties to the lowest
+    /// id), how many of them form the top-p nucleus and the nucleus's total weight.
+    fn nucleus(&self, logits: &[f32]) -> Nucleus {
         let scaled: Vec<f64> = logits.iter().map(|&l| f64::from(l) / f64::from(self.temperature)).collect();
         let max = scaled.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let weights: Vec<f64> = scaled.iter().map(|l| (l - max).exp()).collect();
@@ -51,18 +96,16 @@ impl Sampling {
                 break;
             }
         }
-        let draw = rng.random::<f64>() * mass;
-        let mut cumulative = 0.0;
-        let mut chosen = order[kept - 1];
-        for &i in &order[..kept] {
-            cumulative += weights[i];
-            if draw < cumulative {
-                chosen = i;
-                break;
-            }
-        }
-        (chosen as u32, (weights[chosen] / mass).ln() as f32)
+        Nucleus { weights, order, kept, mass }
     }
+}
+
+/// The top-p nucleus of one distribution (see [`Sampling::nucleus`]).
+struct Nucleus {
+    weights: Vec<f64>,
+    order: Vec<usize>,
+    kept: usize,
+    mass: f64,
 }
 
 fn log_softmax_at(logits: &[f32], index: usize, temperature: f32) -> f32 {
@@ -98,5 +141,24 @@ mod tests {
         assert!(first.contains(&0) && first.contains(&1));
         assert_eq!(first, draws(7));
         assert_ne!(first, draws(8));
+    }
+
+    #[test]
+    fn top_logprobs_agree_with_the_sampled_token() {
+        let logits = [3.0, 2.9, 0.0, -1.0, -2.0];
+        for sampling in [Sampling::GREEDY, Sampling { temperature: 0.7, top_p: 0.9 }] {
+            let mut rng = stream(3, "test");
+            for _ in 0..20 {
+                let (token, logprob) = sampling.sample(&logits, &mut rng);
+                let top = sampling.top_logprobs(&logits, 5);
+                assert!(top.windows(2).all(|pair| pair[0].1 >= pair[1].1), "{top:?}");
+                let listed = top.iter().find(|(id, _)| *id == token).expect("the sampled token is listed");
+                assert_eq!(listed.1, logprob);
+            }
+        }
+        assert_eq!(Sampling::GREEDY.top_logprobs(&logits, 2).iter().map(|t| t.0).collect::<Vec<_>>(), [0, 1]);
+        let nucleus = Sampling { temperature: 1.0, top_p: 0.5 }.top_logprobs(&logits, 5);
+        assert_eq!(nucleus.len(), 1, "only the most likely token is in a 50% nucleus: {nucleus:?}");
+        assert_eq!(nucleus[0], (0, 0.0));
     }
 }

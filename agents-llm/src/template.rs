@@ -74,6 +74,25 @@ impl ChatTemplate {
     }
 }
 
+/// ChatML of a conversation of `(role, content)` messages, as given (no system message is
+/// added), followed by the assistant header the model continues: the prompt of a chat
+/// completion. A message is `<|im_start|>ROLE\nCONTENT<|im_end|>\n`, the same bytes
+/// [`ChatTemplate::render_turn`] writes for the agent's conversation.
+pub fn render_chat<'a>(messages: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut text = String::new();
+    for (role, content) in messages {
+        text.push_str(IM_START);
+        text.push_str(role);
+        text.push('\n');
+        text.push_str(content);
+        text.push_str(IM_END);
+        text.push('\n');
+    }
+    text.push_str(IM_START);
+    text.push_str("assistant\n");
+    text
+}
+
 /// How an env's actions are generated and read out of the model's text.
 #[derive(Debug, Clone, Copy)]
 pub struct ActionFormat {
@@ -129,6 +148,15 @@ mod tests {
         assert_eq!(second, "\n<|im_start|>user\nNo.<|im_end|>\n<|im_start|>assistant\n");
         let unclosed = template.render_turn(&[action, reply], false, false);
         assert!(unclosed.starts_with("<|im_end|>\n<|im_start|>user\nNo."));
+    }
+
+    #[test]
+    fn a_chat_renders_as_the_agent_renders_its_turns() {
+        let template = ChatTemplate { system: "Play.".into() };
+        let prompt = Entry::new(Speaker::Env, Kind::Prompt, "Rules.");
+        let first = template.render_turn(std::slice::from_ref(&prompt), true, false);
+        assert_eq!(render_chat([("system", "Play."), ("user", "Rules.")]), first);
+        assert_eq!(render_chat([]), "<|im_start|>assistant\n");
     }
 
     #[test]

@@ -84,3 +84,51 @@ pub fn encode(tokenizer: &Tokenizer, text: &str) -> Result<Vec<u32>, LlmError> {
 pub fn decode(tokenizer: &Tokenizer, ids: &[u32]) -> Result<String, LlmError> {
     tokenizer.decode(ids, true).map_err(|e| LlmError::Tokenizer(e.to_string()))
 }
+
+/// The bytes one token stands for: an added (special) token's text, or a byte-level token's
+/// bytes (so a token holding part of a multi-byte character gives just those bytes). A token
+/// of another kind of vocabulary gives the UTF-8 of its decoded text; an unknown id, nothing.
+pub fn token_bytes(tokenizer: &Tokenizer, id: u32) -> Vec<u8> {
+    if let Some(added) = tokenizer.get_added_vocabulary().get_added_tokens_decoder().get(&id) {
+        return added.content.as_bytes().to_vec();
+    }
+    let Some(piece) = tokenizer.id_to_token(id) else { return Vec::new() };
+    let bytes: Option<Vec<u8>> = piece.chars().map(byte_of_char).collect();
+    bytes.unwrap_or_else(|| tokenizer.decode(&[id], false).unwrap_or_default().into_bytes())
+}
+
+/// The byte a character of a byte-level BPE vocabulary stands for. Byte-level vocabularies
+/// spell every byte with a printable character: the printable Latin-1 bytes (`!`..=`~`,
+/// `¡`..=`¬`, `®`..=`ÿ`) as themselves, and the other 68 bytes, in increasing order, as the
+/// characters from U+0100 on.
+fn byte_of_char(c: char) -> Option<u8> {
+    let printable = |b: u32| (0x21..=0x7E).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b);
+    let code = u32::from(c);
+    if code < 0x100 {
+        return printable(code).then_some(code as u8);
+    }
+    let rank = code - 0x100;
+    (0u32..0x100).filter(|&b| !printable(b)).nth(rank as usize).map(|b| b as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_level_characters_map_back_to_bytes() {
+        assert_eq!(byte_of_char('a'), Some(b'a'));
+        assert_eq!(byte_of_char('Ġ'), Some(b' '), "U+0120 is the 33rd unprintable byte, the space");
+        assert_eq!(byte_of_char('Ċ'), Some(b'\n'));
+        assert_eq!(byte_of_char('\u{100}'), Some(0));
+        assert_eq!(byte_of_char(' '), None);
+        assert_eq!(byte_of_char('\u{144}'), None, "only 68 characters past U+00FF are used");
+        let all: Vec<u8> = (0u32..0x144)
+            .filter_map(char::from_u32)
+            .filter_map(byte_of_char)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(all, (0..=255).collect::<Vec<u8>>());
+    }
+}

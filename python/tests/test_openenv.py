@@ -18,9 +18,9 @@ SEED = 11
 
 
 @pytest.fixture(scope="module")
-def server(scenarios_cli):
-    """A `scenarios serve` on a free port, with room for the concurrency test and one more."""
-    binary = scenarios_cli.binary
+def server(scenarios_binary):
+    """A `scenarios serve` on a free port, with room for the concurrency test."""
+    binary = scenarios_binary
     child = subprocess.Popen(
         [str(binary), "serve", "--addr", "127.0.0.1:0", "--max-sessions", "64"],
         cwd=REPO,

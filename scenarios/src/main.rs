@@ -8,6 +8,7 @@
 //! scenarios bench chess-v0 --config "(opponent: Random)"   the same with an env config (RON)
 //! scenarios bench-llm [--model PATH]    LLM agent tokens/s at batch 1, 8, 32 and turn latency
 //! scenarios serve --addr 127.0.0.1:8765 envs over HTTP and WebSocket (docs/server.md)
+//! scenarios serve-llm --addr 127.0.0.1:8766   OpenAI-compatible chat completions (docs/integrations.md)
 //! scenarios dataset wordle-v0 --episodes 100000 --out data/wordle.jsonl   offline RL dataset
 //! scenarios train scenarios/train/maze_fo_ppo.ron [--resume]   train a policy (docs/learning.md)
 //! ```
@@ -16,6 +17,7 @@ mod bench;
 mod bench_llm;
 mod dataset;
 mod serve;
+mod serve_llm;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +36,7 @@ use scenarios::{run, scenario};
 )]
 struct Cli {
     /// A scenario name (a file in scenarios/), a path to a .ron file, `list`, `bench`, `bench-llm`,
-    /// `serve`, `dataset` or `train`.
+    /// `serve`, `serve-llm`, `dataset` or `train`.
     target: String,
     /// With `bench` and `dataset`: the env id; with `train`: the training file.
     env: Option<String>,
@@ -57,7 +59,7 @@ struct Cli {
     /// (overrides the file).
     #[arg(long)]
     agent: Option<String>,
-    /// With `--agent llm`: a GGUF file or a Hugging Face folder (default: SmolLM2-135M-Instruct
+    /// With `--agent llm`, `bench-llm` and `serve-llm`: a GGUF file or a Hugging Face folder (default: SmolLM2-135M-Instruct
     /// Q8_0, fetched into the model cache).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -75,10 +77,11 @@ struct Cli {
     /// With `bench`: seconds to spend measuring.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
-    /// With `serve`: the address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8765")]
-    addr: std::net::SocketAddr,
-    /// With `serve`: the largest request body or WebSocket message, in bytes.
+    /// With `serve` and `serve-llm`: the address to listen on (port 0 picks a free port; default
+    /// 127.0.0.1:8765 for `serve`, 127.0.0.1:8766 for `serve-llm`).
+    #[arg(long)]
+    addr: Option<std::net::SocketAddr>,
+    /// With `serve` and `serve-llm`: the largest request body or WebSocket message, in bytes.
     #[arg(long, default_value_t = serve::Limits::default().max_body_bytes)]
     max_body_bytes: usize,
     /// With `serve`: the most slots in one batch.
@@ -95,6 +98,31 @@ struct Cli {
     /// at once.
     #[arg(long, default_value_t = serve::Limits::default().max_sessions)]
     max_sessions: usize,
+    /// With `serve-llm`: the most sequences (choices of all requests) decoded in one forward pass.
+    #[arg(long, default_value_t = serve_llm::Limits::default().max_sequences)]
+    max_sequences: usize,
+    /// With `serve-llm`: the most requests in flight, queued or decoding (more are answered 429).
+    #[arg(long, default_value_t = serve_llm::Limits::default().max_requests)]
+    max_requests: usize,
+    /// With `serve-llm`: the largest `max_tokens` a request may ask for, and the default.
+    #[arg(long, default_value_t = serve_llm::Limits::default().max_tokens)]
+    max_tokens: usize,
+}
+
+fn serve_llm(cli: &Cli) -> anyhow::Result<()> {
+    let positive = |value: usize, flag: &str| {
+        if value == 0 { Err(anyhow::anyhow!("{flag} must be at least 1")) } else { Ok(value) }
+    };
+    let limits = serve_llm::Limits {
+        max_body_bytes: cli.max_body_bytes,
+        max_sequences: positive(cli.max_sequences, "--max-sequences")?,
+        max_requests: positive(cli.max_requests, "--max-requests")?,
+        max_tokens: positive(cli.max_tokens, "--max-tokens")?,
+        ..serve_llm::Limits::default()
+    };
+    let addr = cli.addr.unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8766)));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve_llm::serve(addr, cli.model.as_deref(), limits))
 }
 
 fn serve(cli: &Cli, registry: sim_core::Registry) -> anyhow::Result<()> {
@@ -110,7 +138,8 @@ fn serve(cli: &Cli, registry: sim_core::Registry) -> anyhow::Result<()> {
         max_sessions: cli.max_sessions,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(serve::serve(cli.addr, registry, limits))?;
+    let addr = cli.addr.unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8765)));
+    runtime.block_on(serve::serve(addr, registry, limits))?;
     Ok(())
 }
 
@@ -174,6 +203,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.target.as_str() {
         "list" => return list(),
         "serve" => return serve(&cli, registry),
+        "serve-llm" => return serve_llm(&cli),
         "bench-llm" => return bench_llm::run(cli.model.as_deref()),
         "train" => return train(&cli, &registry),
         "bench" => {
