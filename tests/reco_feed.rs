@@ -68,7 +68,8 @@ fn hidden_user_state_never_appears_in_observations() {
                 }
                 assert!(!lower.contains("clickbait score"));
             }
-            assert_eq!(record.hidden.len(), 4, "persona, interests, satisfaction, stats");
+            assert_eq!(record.hidden.len(), 3, "persona, interests, satisfaction");
+            assert!(record.metrics.get("impressions").is_some(), "the counters are typed metrics");
         }
     }
 }
