@@ -7,7 +7,7 @@ use sim_core::{EpisodeStats, RunPlan, run_episodes};
 fn run(env: &str, config: Option<&str>, agent: &str, episodes: u64, seed: u64) -> EpisodeStats {
     let kind = envs::registry().make(env, config).unwrap();
     let factory = agents::built_in(agent, env).unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2 };
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2, ..Default::default() };
     let mut stats = EpisodeStats::default();
     run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
         stats.add(&r);
@@ -46,7 +46,8 @@ fn expert_wins_every_object() {
     let objects = envs::twenty_questions::knowledge().objects().len() as u64;
     let kind = envs::registry().make("twenty_questions-v0", Some("(selection: Cycle)")).unwrap();
     let factory = agents::built_in("expert", "twenty_questions-v0").unwrap();
-    let plan = RunPlan { seed: 3, first_episode: 0, episodes: objects, batch_size: 32, threads: 1 };
+    let plan =
+        RunPlan { seed: 3, first_episode: 0, episodes: objects, batch_size: 32, threads: 1, ..Default::default() };
     let mut lost = Vec::new();
     run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
         if !r.success {
@@ -61,7 +62,7 @@ fn expert_wins_every_object() {
 fn play_chess(env: &str, config: &str, agent: &str, episodes: u64, seed: u64) -> (EpisodeStats, u64) {
     let kind = envs::registry().make(env, Some(config)).unwrap();
     let factory = agents::built_in(agent, env).unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 16, threads: 2 };
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 16, threads: 2, ..Default::default() };
     let mut stats = EpisodeStats::default();
     let mut white_mated = 0;
     run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
@@ -130,7 +131,7 @@ fn chess_figures() {
     for (env, config, agent, episodes) in runs {
         let kind = envs::registry().make(env, Some(config)).unwrap();
         let factory = agents::built_in(agent, env).unwrap();
-        let plan = RunPlan { seed: 0, first_episode: 0, episodes, batch_size: 16, threads: 2 };
+        let plan = RunPlan { seed: 0, first_episode: 0, episodes, batch_size: 16, threads: 2, ..Default::default() };
         let mut stats = EpisodeStats::default();
         let (mut wins, mut losses) = (0u64, 0u64);
         run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
@@ -177,7 +178,7 @@ mod tool_feedback {
     pub fn play(agent: &str, k: u32, mode: FeedbackMode, episodes: u64, seed: u64) -> ToolMetrics {
         let kind = envs::registry().make(ENV, Some(&config(k, mode))).unwrap();
         let factory = agents::built_in(agent, ENV).unwrap();
-        let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 1 };
+        let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 1, ..Default::default() };
         let mut records = Vec::new();
         run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
             records.push(r);
@@ -268,7 +269,7 @@ fn play_city(agent: &str, config: &str, episodes: u64, seed: u64) -> (EpisodeSta
     let env = "guess_my_city-v0";
     let kind = envs::registry().make(env, Some(config)).unwrap();
     let factory = agents::built_in(agent, env).unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2 };
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2, ..Default::default() };
     let mut stats = EpisodeStats::default();
     let mut lost = Vec::new();
     run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {
@@ -314,7 +315,7 @@ pub fn car_dealer_figures(agent: &str, episodes: u64, seed: u64) -> (EpisodeStat
     let env = "car_dealer-v0";
     let kind = envs::registry().make(env, None).unwrap();
     let factory = agents::built_in(agent, env).unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2 };
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 2, ..Default::default() };
     let mut stats = EpisodeStats::default();
     let (mut sales, mut revenue) = (0u64, 0u64);
     run_episodes(&kind, &plan, factory.as_ref(), &mut |r| {

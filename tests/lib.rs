@@ -29,7 +29,7 @@ pub fn play_records(
 ) -> Vec<sim_core::EpisodeRecord> {
     let kind = envs::registry().make(env, config).unwrap();
     let factory = agents::built_in(agent, env).unwrap();
-    let plan = sim_core::RunPlan { seed, first_episode: 0, episodes, batch_size, threads: 1 };
+    let plan = sim_core::RunPlan { seed, first_episode: 0, episodes, batch_size, threads: 1, ..Default::default() };
     let mut records = Vec::new();
     sim_core::run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
         records.push(record);

@@ -10,6 +10,7 @@ mod golden;
 mod maze_text_nav;
 mod reco_feed;
 mod robot;
+mod robust;
 mod search_feedback;
 mod search_stagewise;
 mod serve_llm;

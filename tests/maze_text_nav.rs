@@ -6,7 +6,7 @@ use sim_core::{EpisodeRecord, EpisodeStats, RunPlan, run_episodes};
 fn records(env: &str, config: Option<&str>, agent: &str, episodes: u64, seed: u64) -> Vec<EpisodeRecord> {
     let kind = envs::registry().make(env, config).unwrap();
     let factory = agents::built_in(agent, env).unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 1 };
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 1, ..Default::default() };
     let mut records = Vec::new();
     run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
         records.push(record);
@@ -146,7 +146,7 @@ fn behaviour_policies_are_deterministic_per_episode_seed() {
         let factory = agents::built_in("dataset", env).unwrap();
         let mut runs = Vec::new();
         for (batch_size, threads) in [(1, 1), (64, 2)] {
-            let plan = RunPlan { seed: 5, first_episode: 0, episodes: 100, batch_size, threads };
+            let plan = RunPlan { seed: 5, first_episode: 0, episodes: 100, batch_size, threads, ..Default::default() };
             let mut played = Vec::new();
             run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
                 played.push(record);

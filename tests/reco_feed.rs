@@ -125,7 +125,7 @@ fn invalid_only_agent_scores_the_minimum_anchor() {
         }
     }
     let kind = envs::registry().make("reco_feed-v0", None).unwrap();
-    let plan = RunPlan { seed: 0, first_episode: 0, episodes: 1000, batch_size: 64, threads: 1 };
+    let plan = RunPlan { seed: 0, first_episode: 0, episodes: 1000, batch_size: 64, threads: 1, ..Default::default() };
     let mut total = 0.0;
     run_episodes(&kind, &plan, &|| Box::new(Silent), &mut |record| {
         total += record.episode_return;

@@ -151,6 +151,27 @@ fn autoreset_modes_keep_the_terminal_observation() {
     assert_eq!(reset["slots"], json!([0, 1]));
 }
 
+/// `--max-action-bytes`: a longer action is invalid and its transcript entry is clipped.
+#[test]
+fn the_maximum_action_size_is_a_server_setting() {
+    let server = Server::start(&["--max-action-bytes", "8"]);
+    assert_eq!(server.get("/stats").1["limits"]["max_action_bytes"], 8);
+    let (batch, _) = server.create(json!({"env": ENV, "size": 1, "seed": 2}));
+    let step_path = format!("/batches/{batch}/step");
+    let (status, response) = server.post(&step_path, &json!({"actions": [{"slot": 0, "action": "Is it a dog?"}]}));
+    assert_eq!(status, 200, "{response}");
+    let step = &response["steps"][0];
+    assert_eq!(step["info"]["invalid_action"], true, "{step}");
+    assert!(step["observation"].as_str().unwrap().contains("over the limit of 8 bytes"), "{step}");
+    let (status, served) = server.get(&format!("/batches/{batch}/slots/0/transcript"));
+    assert_eq!(status, 200);
+    assert_eq!(served["transcript"][1]["text"], "Is it a … [truncated: 12 bytes]");
+    let (status, _) = server.post(&step_path, &json!({"actions": [{"slot": 0, "action": "Dog?"}]}));
+    assert_eq!(status, 200);
+    let (_, served) = server.get(&format!("/batches/{batch}/slots/0/transcript"));
+    assert_eq!(served["transcript"][3]["text"], "Dog?", "an action within the limit is stored whole");
+}
+
 #[test]
 fn websocket_carries_the_step_loop() {
     let server = Server::start(&[]);

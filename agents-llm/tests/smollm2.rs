@@ -16,7 +16,7 @@ fn model() -> Arc<LanguageModel> {
 fn play(config: &LlmConfig, seed: u64, episodes: u64, batch_size: usize) -> Vec<EpisodeRecord> {
     let model = model();
     let kind = envs::registry().make("twenty_questions-v0", Some("(max_questions: 3)")).unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size, threads: 1 };
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size, threads: 1, ..Default::default() };
     let factory = || -> Box<dyn sim_core::Agent> {
         Box::new(LlmAgent::new(Arc::clone(&model), config.clone(), TwentyQuestions::LLM_LEAD))
     };

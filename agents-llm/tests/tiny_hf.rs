@@ -83,7 +83,7 @@ fn uneven_sequences_in_one_batch_match_each_alone() {
 
 fn play(model: &Arc<LanguageModel>, config: &LlmConfig, episodes: u64, batch_size: usize) -> Vec<EpisodeRecord> {
     let kind = envs::registry().make("twenty_questions-v0", Some("(max_questions: 4)")).unwrap();
-    let plan = RunPlan { seed: 11, first_episode: 0, episodes, batch_size, threads: 1 };
+    let plan = RunPlan { seed: 11, first_episode: 0, episodes, batch_size, threads: 1, ..Default::default() };
     let factory = || -> Box<dyn sim_core::Agent> {
         Box::new(LlmAgent::new(Arc::clone(model), config.clone(), TwentyQuestions::LLM_LEAD))
     };
@@ -154,7 +154,7 @@ fn each_turn_prefills_only_the_tokens_added_since_the_last() {
             log: Arc::clone(&log),
         })
     };
-    let plan = RunPlan { seed: 3, first_episode: 0, episodes: 2, batch_size: 2, threads: 1 };
+    let plan = RunPlan { seed: 3, first_episode: 0, episodes: 2, batch_size: 2, threads: 1, ..Default::default() };
     run_episodes(&kind, &plan, &factory, &mut |_| Ok(())).unwrap();
     let log = log.lock().unwrap().clone();
     for episode in 0..2 {

@@ -325,7 +325,12 @@ pub fn built_in(agent: &str, env_id: &str) -> Result<AgentFactory, UnknownAgent>
         None => Err(UnknownAgent {
             agent: agent.to_owned(),
             env: env_id.to_owned(),
-            available: agent_names(env_id).iter().chain(&["stdio", "llm"]).copied().collect::<Vec<_>>().join(", "),
+            available: agent_names(env_id)
+                .iter()
+                .chain(&["stdio", "stdio:delta", "llm"])
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
@@ -360,7 +365,7 @@ mod tests {
             }
         }
         let error = built_in("nobody", TABLE[0].0).err().expect("an unknown name is an error");
-        assert!(error.available.ends_with(", stdio, llm"), "{}", error.available);
+        assert!(error.available.ends_with(", stdio, stdio:delta, llm"), "{}", error.available);
         assert!(agent_names("no_such_env-v0").is_empty());
     }
 }

@@ -329,7 +329,7 @@ pub fn evaluate_policy(
 ) -> Result<Evaluation, LearnError> {
     let shared = Arc::new(policy.clone());
     let factory = move || Box::new(PolicyAgent::new(Arc::clone(&shared))) as Box<dyn sim_core::Agent>;
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size, threads: 1 };
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size, threads: 1, ..Default::default() };
     let mut results = BTreeMap::new();
     run_episodes(kind, &plan, &factory, &mut |record| {
         results.insert(record.episode, (record.episode_return, record.success, record.turns));
@@ -553,7 +553,14 @@ fn dataset_records(config: &TrainConfig, source: &DatasetSource) -> Result<Vec<E
             let id = config.env.spec().id.clone();
             let factory =
                 agents::built_in("dataset", &id).map_err(|error| LearnError::Config(format!("dataset: {error}")))?;
-            let plan = RunPlan { seed: *seed, first_episode: 0, episodes: *episodes, batch_size: 64, threads: 1 };
+            let plan = RunPlan {
+                seed: *seed,
+                first_episode: 0,
+                episodes: *episodes,
+                batch_size: 64,
+                threads: 1,
+                ..Default::default()
+            };
             let mut records = BTreeMap::new();
             run_episodes(&config.env, &plan, factory.as_ref(), &mut |record| {
                 records.insert(record.episode, record);

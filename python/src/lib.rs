@@ -380,7 +380,7 @@ impl Scenario {
     /// Plays the whole scenario as `scenarios <name>` does, writing `trajectories.jsonl` and
     /// `summary.json` into `out`; returns the summary as JSON.
     fn run(&self, py: Python<'_>) -> PyResult<String> {
-        if self.loaded.agent == "stdio" {
+        if scenarios::run::stdio_mode(&self.loaded.agent).is_some() {
             return Err(PyValueError::new_err("the stdio agent answers on standard input: use the scenarios binary"));
         }
         let scenario = self.loaded.clone();

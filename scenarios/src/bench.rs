@@ -46,7 +46,14 @@ fn steps_per_second(kind: &Arc<dyn EnvKind>, threads: usize, budget: Duration) -
                     let factory = &factory;
                     scope.spawn(move || {
                         let first_episode = thread * episodes;
-                        let plan = RunPlan { seed: 1, first_episode, episodes, batch_size: BATCH_SIZE, threads: 1 };
+                        let plan = RunPlan {
+                            seed: 1,
+                            first_episode,
+                            episodes,
+                            batch_size: BATCH_SIZE,
+                            threads: 1,
+                            ..Default::default()
+                        };
                         run_episodes(kind, &plan, factory.as_ref(), &mut |_| Ok(()))
                     })
                 })

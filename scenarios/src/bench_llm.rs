@@ -121,7 +121,7 @@ fn turn_latency(model: Arc<LanguageModel>) -> anyhow::Result<Vec<TurnReport>> {
             })
         }
     };
-    let plan = RunPlan { seed: 0, first_episode: 0, episodes: 1, batch_size: 1, threads: 1 };
+    let plan = RunPlan { seed: 0, first_episode: 0, episodes: 1, batch_size: 1, threads: 1, ..Default::default() };
     run_episodes(&kind, &plan, &factory, &mut |_| Ok(()))?;
     let seconds = seconds.lock().expect("timing lock").clone();
     let log = log.lock().expect("log lock").clone();
@@ -163,13 +163,13 @@ pub fn run(model_path: Option<&Path>) -> anyhow::Result<()> {
         None => vec![1, 8, 32],
     };
     for batch in batches {
-        println!("{}", serde_json::to_string(&decode_throughput(&model, &name, batch)?)?);
+        crate::output::print_line(serde_json::to_string(&decode_throughput(&model, &name, batch)?)?)?;
     }
     if only.is_some() {
         return Ok(());
     }
     for report in turn_latency(Arc::new(model))? {
-        println!("{}", serde_json::to_string(&report)?);
+        crate::output::print_line(serde_json::to_string(&report)?)?;
     }
     Ok(())
 }

@@ -239,6 +239,7 @@ pub fn generate(request: &DatasetRequest, registry: &Registry) -> anyhow::Result
         episodes: request.episodes,
         batch_size: request.batch_size.max(1),
         threads: request.threads.max(1),
+        ..RunPlan::default()
     };
     let (mut episodes, mut successes, mut turns) = (0u64, 0u64, 0u64);
     let (mut sum, mut sum_of_squares) = (0.0f64, 0.0f64);
@@ -284,7 +285,7 @@ mod tests {
     fn record(episodes: u64) -> Vec<EpisodeRecord> {
         let kind = envs::registry().make("wordle-v0", None).unwrap();
         let factory = agents::built_in(DATASET_AGENT, "wordle-v0").unwrap();
-        let plan = RunPlan { seed: 4, first_episode: 0, episodes, batch_size: 8, threads: 1 };
+        let plan = RunPlan { seed: 4, first_episode: 0, episodes, batch_size: 8, threads: 1, ..Default::default() };
         let mut records = Vec::new();
         run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {
             records.push(record);

@@ -16,6 +16,7 @@
 mod bench;
 mod bench_llm;
 mod dataset;
+mod output;
 mod serve;
 mod serve_llm;
 
@@ -98,6 +99,10 @@ struct Cli {
     /// at once.
     #[arg(long, default_value_t = serve::Limits::default().max_sessions)]
     max_sessions: usize,
+    /// With `serve`: the maximum action size in bytes; a longer action is an invalid action
+    /// with the env's penalty, stored clipped (a scenario file sets it with `max_action_bytes`).
+    #[arg(long, default_value_t = serve::Limits::default().max_action_bytes)]
+    max_action_bytes: usize,
     /// With `serve-llm`: the most sequences (choices of all requests) decoded in one forward pass.
     #[arg(long, default_value_t = serve_llm::Limits::default().max_sequences)]
     max_sequences: usize,
@@ -136,6 +141,7 @@ fn serve(cli: &Cli, registry: sim_core::Registry) -> anyhow::Result<()> {
         max_server_episodes: cli.max_server_episodes,
         idle_timeout,
         max_sessions: cli.max_sessions,
+        max_action_bytes: cli.max_action_bytes,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let addr = cli.addr.unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8765)));
@@ -163,8 +169,7 @@ fn train(cli: &Cli, registry: &sim_core::Registry) -> anyhow::Result<()> {
     let config = learn::train::load(std::path::Path::new(path), registry)?;
     let report =
         learn::train(&config, learn::TrainOptions { resume: cli.resume, show_progress: true, stop_after: None })?;
-    println!("{}", serde_json::to_string(&report)?);
-    Ok(())
+    output::print_line(serde_json::to_string(&report)?)
 }
 
 fn list() -> anyhow::Result<()> {
@@ -172,8 +177,8 @@ fn list() -> anyhow::Result<()> {
     for path in scenario::shipped() {
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         match scenario::load(&path, &registry) {
-            Ok(loaded) => println!("{name}\t{}", loaded.env.spec().id),
-            Err(error) => println!("{name}\t(invalid: {error})"),
+            Ok(loaded) => output::print_line(format_args!("{name}\t{}", loaded.env.spec().id))?,
+            Err(error) => output::print_line(format_args!("{name}\t(invalid: {error})"))?,
         }
     }
     Ok(())
@@ -183,6 +188,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`scenarios list | head -1`): nothing is wrong.
+        Err(error) if output::is_closed_stdout(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             if error.downcast_ref::<ScenarioError>().is_some()
@@ -210,8 +217,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             let id = cli.env.as_deref().ok_or_else(|| anyhow::anyhow!("usage: scenarios bench <env-id>"))?;
             let kind = registry.make(id, cli.config.as_deref())?;
             let report = bench::bench(&kind, cli.seconds)?;
-            println!("{}", serde_json::to_string(&report)?);
-            return Ok(());
+            return output::print_line(serde_json::to_string(&report)?);
         }
         "dataset" => {
             let usage = "usage: scenarios dataset <env-id> --episodes N --out FILE";
@@ -226,8 +232,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 format: cli.format,
             };
             let summary = dataset::generate(&request, &registry)?;
-            println!("{}", serde_json::to_string(&summary)?);
-            return Ok(());
+            return output::print_line(serde_json::to_string(&summary)?);
         }
         _ => {}
     }
@@ -243,13 +248,14 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         out: cli.out,
     };
     overrides.apply(&mut loaded);
-    let to_stderr = loaded.agent == "stdio";
+    let to_stderr = run::stdio_mode(&loaded.agent).is_some();
     let summary = run::run(loaded)?;
     let table = run::table(&summary);
     if to_stderr {
-        eprint!("{table}");
+        // Standard output is the agent's channel; a closed stderr is no reason to fail a run.
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), table.as_bytes());
+        Ok(())
     } else {
-        print!("{table}");
+        output::print(&table)
     }
-    Ok(())
 }

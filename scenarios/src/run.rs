@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use agents::AgentFactory;
-use agents::stdio::StdioAgent;
+use agents::stdio::{StdioAgent, TranscriptMode};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -28,6 +28,8 @@ pub struct Summary {
     pub seed: u64,
     pub batch_size: usize,
     pub threads: usize,
+    /// The maximum action size in bytes: a replay needs it (docs/scenarios.md).
+    pub max_action_bytes: usize,
     pub success_rate: f64,
     pub mean_return: f64,
     pub mean_turns: f64,
@@ -46,11 +48,23 @@ pub struct Summary {
     pub env_steps_per_second: f64,
 }
 
+/// The transcript mode of the stdio agents: `stdio` (whole transcripts) and `stdio:delta` (only
+/// the entries added since the episode's previous request); `None` for other agents.
+pub fn stdio_mode(agent: &str) -> Option<TranscriptMode> {
+    match agent {
+        "stdio" => Some(TranscriptMode::Full),
+        "stdio:delta" => Some(TranscriptMode::Delta),
+        _ => None,
+    }
+}
+
 fn agent_factory(scenario: &Scenario) -> anyhow::Result<AgentFactory> {
-    if scenario.agent == "stdio" {
+    if let Some(mode) = stdio_mode(&scenario.agent) {
         // One external process answers for every episode, so stdio runs use one worker.
-        let agent =
-            std::sync::Mutex::new(Some(StdioAgent::new(std::io::BufReader::new(std::io::stdin()), std::io::stdout())));
+        let agent = StdioAgent::new(std::io::BufReader::new(std::io::stdin()), std::io::stdout())
+            .with_max_action_bytes(scenario.max_action_bytes)
+            .with_transcript_mode(mode);
+        let agent = std::sync::Mutex::new(Some(agent));
         return Ok(Box::new(move || {
             let agent = agent.lock().expect("stdio agent lock").take().expect("the stdio agent is used by one worker");
             Box::new(agent)
@@ -150,6 +164,7 @@ pub fn summarize(scenario: &Scenario, stats: &EpisodeStats, env_steps: u64, wall
         seed: scenario.seed,
         batch_size: scenario.batch_size,
         threads: scenario.threads,
+        max_action_bytes: scenario.max_action_bytes,
         success_rate: stats.success_rate(),
         mean_return: stats.mean_return(),
         mean_turns: stats.mean_turns(),
@@ -193,7 +208,7 @@ pub struct Shard {
 /// # Errors
 /// An unknown agent or an agent failure.
 pub fn play_shard(scenario: &Scenario, first: u64, episodes: u64) -> anyhow::Result<Shard> {
-    if scenario.agent == "stdio" {
+    if stdio_mode(&scenario.agent).is_some() {
         anyhow::bail!("the stdio agent cannot play a shard: it answers on this process's standard input");
     }
     let factory = built_in_agent(scenario)?;
@@ -203,6 +218,7 @@ pub fn play_shard(scenario: &Scenario, first: u64, episodes: u64) -> anyhow::Res
         episodes,
         batch_size: scenario.batch_size,
         threads: scenario.threads,
+        max_action_bytes: scenario.max_action_bytes,
     };
     let mut writer = TrajectoryWriter::new(Vec::new(), first);
     let mut returns = std::collections::BTreeMap::new();
@@ -301,7 +317,7 @@ impl ShardWriter {
 /// # Errors
 /// Output folder problems, an unknown agent, an agent failure.
 pub fn run(mut scenario: Scenario) -> anyhow::Result<Summary> {
-    if scenario.agent == "stdio" {
+    if stdio_mode(&scenario.agent).is_some() {
         scenario.threads = 1;
     }
     let factory = agent_factory(&scenario)?;
@@ -319,6 +335,7 @@ pub fn run(mut scenario: Scenario) -> anyhow::Result<Summary> {
         episodes: scenario.episodes,
         batch_size: scenario.batch_size,
         threads: scenario.threads,
+        max_action_bytes: scenario.max_action_bytes,
     };
     let mut stats = OrderedStats::new(0, &scenario.env.spec().metrics);
     let started = Instant::now();

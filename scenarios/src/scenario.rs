@@ -48,6 +48,14 @@ struct ScenarioFile<'a> {
     /// With `agent: "llm"`: sampling, max new tokens per turn, chat template.
     #[serde(default)]
     llm: Option<agents_llm::LlmConfig>,
+    /// The maximum action size in bytes (default 64 KiB): a longer action is invalid, with the
+    /// env's penalty, and stored clipped.
+    #[serde(default = "default_max_action_bytes")]
+    max_action_bytes: usize,
+}
+
+fn default_max_action_bytes() -> usize {
+    sim_core::DEFAULT_MAX_ACTION_BYTES
 }
 
 /// A loaded, checked scenario.
@@ -65,6 +73,8 @@ pub struct Scenario {
     pub model: Option<PathBuf>,
     /// The `llm` agent's settings.
     pub llm: agents_llm::LlmConfig,
+    /// The maximum action size in bytes ([`sim_core::limit`]).
+    pub max_action_bytes: usize,
 }
 
 /// Settings given beside a scenario file (the command line's flags, the Python package's
@@ -186,6 +196,7 @@ pub fn parse(text: &str, name: &str, shown: &str, registry: &Registry) -> Result
         out,
         model: file.model.map(PathBuf::from),
         llm: file.llm.unwrap_or_default(),
+        max_action_bytes: file.max_action_bytes,
     })
 }
 

@@ -45,6 +45,9 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Most OpenEnv sessions (WebSocket connections and named HTTP episodes) at once.
     pub max_sessions: usize,
+    /// The maximum action size in bytes: a longer action is an invalid action with the env's
+    /// penalty, stored clipped ([`sim_core::limit`]).
+    pub max_action_bytes: usize,
 }
 
 impl Default for Limits {
@@ -55,6 +58,7 @@ impl Default for Limits {
             max_server_episodes: 65_536,
             idle_timeout: Duration::from_secs(600),
             max_sessions: 1024,
+            max_action_bytes: sim_core::DEFAULT_MAX_ACTION_BYTES,
         }
     }
 }
@@ -230,6 +234,7 @@ async fn stats(State(server): State<Shared>) -> Json<Value> {
             "max_server_episodes": server.limits.max_server_episodes,
             "idle_timeout_seconds": server.limits.idle_timeout.as_secs_f64(),
             "max_sessions": server.limits.max_sessions,
+            "max_action_bytes": server.limits.max_action_bytes,
         },
     }))
 }
@@ -273,7 +278,8 @@ async fn create_batch(
         return Err(ServeError::BatchSize { size: request.size, max });
     }
     let kind = server.registry.make(&request.env, request.config.as_deref())?;
-    let mut env = VecEnv::new(kind, request.size, request.autoreset);
+    let mut env =
+        VecEnv::new(kind, request.size, request.autoreset).with_max_action_bytes(server.limits.max_action_bytes);
     let resets = env.reset(request.seed);
     let mut batches = lock(&server.batches);
     let live = Server::live_episodes(&batches);
@@ -463,12 +469,14 @@ async fn reap_idle(server: Shared) {
 /// first stdout line, and serves until the process ends.
 ///
 /// # Errors
-/// When the address cannot be bound or the server fails.
-pub async fn serve(addr: SocketAddr, registry: Registry, limits: Limits) -> std::io::Result<()> {
+/// When the address cannot be bound or the server fails; [`crate::output::StdoutClosed`] when
+/// standard output is closed before the first line.
+pub async fn serve(addr: SocketAddr, registry: Registry, limits: Limits) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    println!("listening on {bound}");
+    crate::output::print_line(format_args!("listening on {bound}"))?;
     let server = Arc::new(Server::new(registry, limits));
     tokio::spawn(reap_idle(server.clone()));
-    axum::serve(listener, router(server)).await
+    axum::serve(listener, router(server)).await?;
+    Ok(())
 }

@@ -632,7 +632,7 @@ pub async fn serve(addr: SocketAddr, model: Option<&std::path::Path>, limits: Li
     };
     let endpoint = Arc::new(Endpoint::new(Arc::new(language_model), model_id(model), limits));
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("listening on {}", listener.local_addr()?);
+    crate::output::print_line(format_args!("listening on {}", listener.local_addr()?))?;
     axum::serve(listener, router(endpoint)).await?;
     Ok(())
 }

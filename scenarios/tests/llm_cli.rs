@@ -52,3 +52,25 @@ fn the_llm_agent_runs_any_scenario_with_a_model_folder() {
         }
     }
 }
+
+/// `bench-llm` ends quietly (exit 0, no panic) when its standard output is closed.
+#[test]
+fn bench_llm_ends_quietly_on_a_closed_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    agents_llm::tiny::write_random_model(dir.path(), 1).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scenarios"))
+        .arg("bench-llm")
+        .arg("--model")
+        .arg(dir.path())
+        .env("LM_GYM_BENCH_BATCHES", "1")
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use bevy_ecs::prelude::*;
 use serde::Serialize;
 
+use crate::limit::ClippedAction;
 use crate::transcript::{Action, Kind, Speaker, Transcript};
 
 /// The identity of one episode: its index in the run and the seed derived for it.
@@ -21,6 +22,9 @@ pub struct Episode {
 pub struct AgentAction {
     pub(crate) action: Action,
     pub(crate) pending: bool,
+    /// Set when the agent's action was over the limit (then `action` is empty): the stored form
+    /// and the limit, for the transcript and the note before the env's reply.
+    pub(crate) over_limit: Option<(ClippedAction, usize)>,
 }
 
 impl AgentAction {

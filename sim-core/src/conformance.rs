@@ -11,7 +11,10 @@
 //! 4. no step is accepted after the end, and the transcript is unchanged by the refusal;
 //! 5. no declared hidden string appears (as whole words, any case) in what the env says;
 //! 6. replaying (seed, actions) in a fresh world reproduces the record;
-//! 7. an episode records only metrics its spec declares as means, with finite values, and
+//! 7. an action over the maximum size ([`crate::limit`]) is refused as the empty action is (same
+//!    penalty and flags), flagged `invalid_action`, and stored clipped; one at the limit is
+//!    stored whole.
+//! 8. an episode records only metrics its spec declares as means, with finite values, and
 //!    every declared ratio names two declared means.
 
 use std::collections::BTreeMap;
@@ -23,8 +26,10 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use crate::env::{EnvKind, Episode};
 use crate::error::EngineError;
 use crate::gym::{Env, GymEnv};
+use crate::limit::{DEFAULT_MAX_ACTION_BYTES, clip_action};
 use crate::record::EpisodeRecord;
 use crate::rollout::{AgentView, PerViewAgent, RunPlan, replay, run_episodes};
+use crate::step::Step;
 use crate::transcript::{Action, Speaker};
 
 /// How hard to check.
@@ -101,6 +106,7 @@ fn failure<T: std::fmt::Debug>(property: &str, error: TestError<T>) -> String {
 pub fn check_env(kind: &Arc<dyn EnvKind>, options: &ConformanceOptions) -> Result<(), String> {
     check_reset_determinism(kind, options.cases)?;
     check_invalid_actions(kind)?;
+    check_action_limit(kind)?;
     check_no_step_after_end(kind)?;
     check_batched_runs(kind, options)?;
     Ok(())
@@ -143,6 +149,59 @@ pub fn check_invalid_actions(kind: &Arc<dyn EnvKind>) -> Result<(), String> {
             return Err(format!("action {shown:?} got an empty observation"));
         }
         check_reward(kind, step.reward)?;
+    }
+    Ok(())
+}
+
+/// Contract 7: the engine's maximum action size, with the default limit. An over-long action is
+/// a well-formed sample action padded past the limit (so an env that read it would accept its
+/// start), once just over the limit and once at 1 MiB with multi-byte characters.
+///
+/// # Errors
+/// When an over-long action is read, not penalised like the empty action, not flagged, or not
+/// stored clipped; or when an action at the limit is clipped.
+pub fn check_action_limit(kind: &Arc<dyn EnvKind>) -> Result<(), String> {
+    let max = DEFAULT_MAX_ACTION_BYTES;
+    let sample = kind.sample_actions().into_iter().next().unwrap_or_default();
+    let first_step = |action: String| -> Result<(Step, String), String> {
+        let mut env = GymEnv::new(kind.clone());
+        let _ = env.reset(Some(7));
+        let step = env.try_step(Action::from(action)).map_err(|e| e.to_string())?;
+        let stored = env.transcript().and_then(|t| t.actions().last().map(str::to_owned)).unwrap_or_default();
+        Ok((step, stored))
+    };
+    let (empty, _) = first_step(String::new())?;
+    let padded = |len: usize, filler: &str| {
+        let mut text = sample.clone();
+        while text.len() < len {
+            text.push_str(filler);
+        }
+        text
+    };
+    for long in [padded(max + 1, " "), padded(1 << 20, "é")] {
+        let (step, stored) = first_step(long.clone())?;
+        let len = long.len();
+        if !step.info.invalid_action {
+            return Err(format!("an action of {len} bytes (over the limit) was not flagged invalid_action"));
+        }
+        if (step.reward, step.terminated, step.truncated) != (empty.reward, empty.terminated, empty.truncated) {
+            return Err(format!(
+                "an action of {len} bytes got reward {} (terminated {}, truncated {}), the empty action {} ({}, {})",
+                step.reward, step.terminated, step.truncated, empty.reward, empty.terminated, empty.truncated
+            ));
+        }
+        if !step.observation.ends_with(empty.observation.as_ref()) || !step.observation.contains("over the limit") {
+            return Err(format!("an action of {len} bytes was answered {:?}", step.observation));
+        }
+        let expected = clip_action(&long, max).map(|clipped| clipped.text.into_owned()).unwrap_or_default();
+        if stored != expected {
+            return Err(format!("an action of {len} bytes was stored as {} bytes, not clipped", stored.len()));
+        }
+    }
+    let at_limit = padded(max, " ");
+    let (_, stored) = first_step(at_limit.clone())?;
+    if stored != at_limit {
+        return Err(format!("an action of exactly {max} bytes (the limit) was not stored whole"));
     }
     Ok(())
 }
@@ -190,7 +249,8 @@ fn play(
     threads: usize,
 ) -> Result<Vec<EpisodeRecord>, String> {
     let agent = ScriptedAgent::new(scripts.clone());
-    let plan = RunPlan { seed, first_episode: 0, episodes: scripts.len() as u64, batch_size, threads };
+    let plan =
+        RunPlan { seed, first_episode: 0, episodes: scripts.len() as u64, batch_size, threads, ..Default::default() };
     let mut records = Vec::new();
     run_episodes(kind, &plan, &move || Box::new(agent.clone()), &mut |record| {
         records.push(record);
@@ -277,7 +337,7 @@ pub fn check_record(kind: &Arc<dyn EnvKind>, record: &EpisodeRecord) -> Result<(
     Ok(())
 }
 
-/// Invariant 7: the record's metrics are declared means; ratios name declared means.
+/// Invariant 8: the record's metrics are declared means; ratios name declared means.
 fn check_metrics(spec: &crate::EnvSpec, record: &EpisodeRecord) -> Result<(), String> {
     let mean = |name: &str| {
         spec.metrics.iter().any(|metric| metric.name == name && metric.aggregate == crate::Aggregate::Mean)

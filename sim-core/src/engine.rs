@@ -11,6 +11,7 @@ pub use crate::components::{AgentAction, Ledger, Outcome, Reply, Turn};
 use crate::components::{Episode, EpisodeComponents};
 use crate::env::EnvKind;
 use crate::error::EngineError;
+use crate::limit::{DEFAULT_MAX_ACTION_BYTES, clip_action, over_limit_note};
 use crate::record::EpisodeRecord;
 use crate::step::{Info, Step};
 use crate::transcript::{Action, Entry, Kind, Speaker, Transcript};
@@ -55,8 +56,15 @@ fn record_step(
             outcome.truncated = true;
             outcome.ending = None;
         }
-        transcript.push(Entry::action(std::mem::take(&mut action.action)));
-        let reply_text = std::mem::replace(&mut reply.text, Cow::Borrowed(""));
+        let mut entry = Entry::action(std::mem::take(&mut action.action));
+        let mut reply_text = std::mem::replace(&mut reply.text, Cow::Borrowed(""));
+        if let Some((clipped, max)) = action.over_limit.take() {
+            // The env saw the empty action; the transcript keeps what the agent sent, clipped.
+            entry.text = clipped.text;
+            outcome.invalid_action = true;
+            reply_text = Cow::Owned(over_limit_note(clipped.original_bytes, max) + &reply_text);
+        }
+        transcript.push(entry);
         transcript.push(Entry::new(reply.speaker, reply.kind, reply_text));
         ledger.rewards.push(outcome.reward);
         ledger.invalid_actions += u32::from(outcome.invalid_action);
@@ -75,6 +83,8 @@ pub struct Simulator {
     /// Cached lookups of the components the batch loop touches for every episode and step.
     actions: QueryState<(&'static mut Ledger, &'static mut AgentAction, &'static mut Outcome)>,
     progress: QueryState<(&'static Turn, &'static Transcript, &'static Ledger)>,
+    /// The maximum action size in bytes ([`crate::limit`]).
+    max_action_bytes: usize,
 }
 
 impl Default for Simulator {
@@ -95,7 +105,19 @@ impl Simulator {
         let mut world = World::new();
         let actions = world.query();
         let progress = world.query();
-        Self { world, schedule, installed: Vec::new(), actions, progress }
+        Self { world, schedule, installed: Vec::new(), actions, progress, max_action_bytes: DEFAULT_MAX_ACTION_BYTES }
+    }
+
+    /// Sets the maximum action size in bytes (default [`DEFAULT_MAX_ACTION_BYTES`]): a longer
+    /// action is stepped as the empty action, flagged invalid and stored clipped
+    /// ([`crate::limit`]).
+    pub fn set_max_action_bytes(&mut self, max: usize) {
+        self.max_action_bytes = max;
+    }
+
+    /// The maximum action size in bytes.
+    pub fn max_action_bytes(&self) -> usize {
+        self.max_action_bytes
     }
 
     /// Starts an episode and returns its entity. The opening prompt is the first transcript entry.
@@ -126,7 +148,8 @@ impl Simulator {
     }
 
     /// Queues an action for the next [`Simulator::run`]. An action with a
-    /// [`Action::truncation`] ends the episode at once as truncated (no env step, no turn).
+    /// [`Action::truncation`] ends the episode at once as truncated (no env step, no turn). An
+    /// action over the maximum size is stepped as the empty action ([`crate::limit`]).
     ///
     /// # Errors
     /// [`EngineError::EpisodeFinished`] when the episode has ended (it gets no further step).
@@ -139,6 +162,11 @@ impl Simulator {
                     slot.pending = false;
                     return Ok(());
                 }
+                let (mut action, max) = (action, self.max_action_bytes);
+                slot.over_limit = clip_action(&action.text, max).map(|clipped| {
+                    action.text = Cow::Borrowed("");
+                    (clipped, max)
+                });
                 slot.action = action;
                 slot.pending = true;
                 Ok(())

@@ -58,6 +58,14 @@ impl GymEnv {
         Self { kind, simulator: Simulator::new(), current: None, seed: 0, next_index: 0 }
     }
 
+    /// The same env with another maximum action size in bytes (default
+    /// [`crate::DEFAULT_MAX_ACTION_BYTES`], see [`crate::limit`]).
+    #[must_use]
+    pub fn with_max_action_bytes(mut self, max: usize) -> Self {
+        self.simulator.set_max_action_bytes(max);
+        self
+    }
+
     /// Starts episode `index` of a scenario run with `seed`: the same episode that a run with
     /// that seed plays as its `index`-th, whatever was played before. Later `reset(None)` calls
     /// continue from `index + 1`.
@@ -145,6 +153,14 @@ impl VecEnv {
             env.slots.push(Slot { entity, episodes_started: 1 });
         }
         env
+    }
+
+    /// The same batch with another maximum action size in bytes (default
+    /// [`crate::DEFAULT_MAX_ACTION_BYTES`], see [`crate::limit`]).
+    #[must_use]
+    pub fn with_max_action_bytes(mut self, max: usize) -> Self {
+        self.simulator.set_max_action_bytes(max);
+        self
     }
 
     fn episode_for(&self, slot: usize, round: u64) -> Episode {

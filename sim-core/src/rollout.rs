@@ -66,6 +66,23 @@ pub struct RunPlan {
     pub batch_size: usize,
     /// Worlds, one per thread; episodes are dealt round-robin.
     pub threads: usize,
+    /// The maximum action size in bytes ([`crate::limit`]).
+    pub max_action_bytes: usize,
+}
+
+/// Episode 0 alone, seed 0, one episode per world, one thread, the default action limit:
+/// write `RunPlan { episodes: 100, ..RunPlan::default() }` and name what differs.
+impl Default for RunPlan {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            first_episode: 0,
+            episodes: 1,
+            batch_size: 1,
+            threads: 1,
+            max_action_bytes: crate::limit::DEFAULT_MAX_ACTION_BYTES,
+        }
+    }
 }
 
 /// Plays the planned episodes and hands each finished record to `on_record` (in completion
@@ -87,7 +104,7 @@ pub fn run_episodes(
     if threads == 1 {
         let mut agent = make_agent();
         let stop = AtomicBool::new(false);
-        return play_shard(kind.as_ref(), plan.seed, indices(0), batch_size, agent.as_mut(), &stop, on_record);
+        return play_shard(kind.as_ref(), plan, indices(0), agent.as_mut(), &stop, on_record);
     }
     let stop = AtomicBool::new(false);
     let (sender, receiver) = mpsc::sync_channel::<EpisodeRecord>(4 * batch_size);
@@ -102,8 +119,7 @@ pub fn run_episodes(
                     let mut forward = |record: EpisodeRecord| {
                         sender.send(record).map_err(|_| EngineError::Stopped("the run was stopped"))
                     };
-                    let result =
-                        play_shard(kind.as_ref(), plan.seed, indices, batch_size, agent.as_mut(), stop, &mut forward);
+                    let result = play_shard(kind.as_ref(), plan, indices, agent.as_mut(), stop, &mut forward);
                     if result.is_err() {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -148,14 +164,15 @@ struct Live {
 
 fn play_shard(
     kind: &dyn EnvKind,
-    seed: u64,
+    plan: &RunPlan,
     mut indices: impl Iterator<Item = u64>,
-    batch_size: usize,
     agent: &mut dyn Agent,
     stop: &AtomicBool,
     on_record: &mut dyn FnMut(EpisodeRecord) -> Result<(), EngineError>,
 ) -> Result<u64, EngineError> {
+    let (seed, batch_size) = (plan.seed, plan.batch_size.max(1));
     let mut simulator = Simulator::new();
+    simulator.set_max_action_bytes(plan.max_action_bytes);
     let mut live: Vec<Live> = Vec::with_capacity(batch_size);
     let mut spawn_next = |simulator: &mut Simulator| {
         indices.next().map(|index| {
@@ -212,10 +229,21 @@ fn play_shard(
     Ok(steps)
 }
 
-/// Replays one episode from its seed and actions in a fresh world; the result equals the
-/// original record when the env honours the determinism contract.
+/// Replays one episode from its seed and actions in a fresh world with the default action
+/// limit; the result equals the original record when the env honours the determinism contract.
 pub fn replay(kind: &dyn EnvKind, episode: Episode, actions: &[String]) -> EpisodeRecord {
+    replay_with_limit(kind, episode, actions, crate::limit::DEFAULT_MAX_ACTION_BYTES)
+}
+
+/// [`replay`] under the maximum action size the episode was played with.
+pub fn replay_with_limit(
+    kind: &dyn EnvKind,
+    episode: Episode,
+    actions: &[String],
+    max_action_bytes: usize,
+) -> EpisodeRecord {
     let mut simulator = Simulator::new();
+    simulator.set_max_action_bytes(max_action_bytes);
     let entity = simulator.spawn(kind, episode);
     for action in actions {
         if simulator.submit(entity, Action::from(action.clone())).is_err() {

@@ -163,7 +163,7 @@ fn an_agent_can_truncate_an_episode_without_stepping_it() {
             }
         }
     }
-    let plan = RunPlan { seed: 3, first_episode: 0, episodes: 4, batch_size: 4, threads: 1 };
+    let plan = RunPlan { seed: 3, first_episode: 0, episodes: 4, batch_size: 4, threads: 1, ..Default::default() };
     let mut records = Vec::new();
     sim_core::run_episodes(&guess_number(3), &plan, &|| Box::new(GiveUpOnOddEpisodes), &mut |record| {
         records.push(record);

@@ -7,7 +7,7 @@ use super::*;
 fn play(agent: &str, config: Option<&str>, seed: u64, episodes: u64) -> EpisodeStats {
     let kind = envs::registry().make("wordle-v0", config).unwrap();
     let factory = crate::built_in(agent, "wordle-v0").unwrap();
-    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 1 };
+    let plan = RunPlan { seed, first_episode: 0, episodes, batch_size: 64, threads: 1, ..Default::default() };
     let mut stats = EpisodeStats::default();
     let started = std::time::Instant::now();
     run_episodes(&kind, &plan, factory.as_ref(), &mut |record| {

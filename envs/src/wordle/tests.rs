@@ -44,6 +44,41 @@ fn lmrl_feedback_ignores_multiplicity() {
     assert_eq!(marks("crane", "crane", RepeatedLetters::Lmrl), "g g g g g");
     assert_eq!(marks("crane", "house", RepeatedLetters::Lmrl), "b b b b g");
     assert_eq!(marks("speed", "abide", RepeatedLetters::Lmrl), "b b y y y");
+    assert_eq!(marks("eerie", "steep", RepeatedLetters::Lmrl), "y y b b y");
+}
+
+/// The worked examples of docs/envs/wordle.md's repeated-letter table are what the code says,
+/// so the page and the code cannot drift apart.
+#[test]
+fn the_pages_repeated_letter_table_matches_the_code() {
+    let page = include_str!("../../../docs/envs/wordle.md");
+    let section = page.split("### Repeated letters").nth(1).expect("the page has a repeated-letters section");
+    let mut header = None;
+    let mut checked = 0;
+    for line in section.lines().map(str::trim).take_while(|line| !line.starts_with('#')) {
+        let Some(row) = line.strip_prefix('|').and_then(|row| row.strip_suffix('|')) else {
+            continue;
+        };
+        let cells: Vec<&str> = row.split('|').map(|cell| cell.trim().trim_matches('`')).collect();
+        if cells.iter().all(|cell| cell.chars().all(|c| c == '-' || c == ':')) {
+            continue;
+        }
+        let Some(columns) = &header else {
+            header = Some(cells.iter().map(|cell| cell.to_string()).collect::<Vec<_>>());
+            continue;
+        };
+        let (guess, answer) = cells[0].split_once(" → ").unwrap_or_else(|| panic!("row {line:?}: no `guess → word`"));
+        for (column, expected) in columns.iter().zip(&cells).skip(1) {
+            let rule = match column.as_str() {
+                "Lmrl" => RepeatedLetters::Lmrl,
+                "Standard" => RepeatedLetters::Standard,
+                other => panic!("unknown rule column {other:?}"),
+            };
+            assert_eq!(marks(guess, answer, rule), *expected, "{guess} → {answer} under {column}, as the page says");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "only {checked} worked examples were found in the table");
 }
 
 #[test]

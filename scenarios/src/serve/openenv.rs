@@ -223,11 +223,11 @@ struct Session {
 }
 
 impl Session {
-    fn new(env_id: &str, kind: Arc<dyn EnvKind>) -> Self {
+    fn new(env_id: &str, kind: Arc<dyn EnvKind>, max_action_bytes: usize) -> Self {
         Self {
             env_id: env_id.to_owned(),
             config: None,
-            env: GymEnv::new(kind),
+            env: GymEnv::new(kind).with_max_action_bytes(max_action_bytes),
             seed: 0,
             episode_index: None,
             episode_id: None,
@@ -242,7 +242,7 @@ impl Session {
     fn reset(&mut self, data: ResetData, server: &Shared) -> Result<Answer, ProtocolError> {
         if data.config != self.config {
             let kind = server.openenv.kind(&server.registry, &self.env_id, data.config.as_deref())?;
-            self.env = GymEnv::new(kind);
+            self.env = GymEnv::new(kind).with_max_action_bytes(server.limits.max_action_bytes);
             self.config = data.config;
         }
         let index = match (data.seed, data.episode_index, self.episode_index) {
@@ -531,7 +531,7 @@ async fn http_reset(
         })?
     };
     let kind = server.openenv.kind(&server.registry, &env_id, None).map_err(ProtocolError::into_serve_error)?;
-    let mut session = Session::new(&env_id, kind);
+    let mut session = Session::new(&env_id, kind, server.limits.max_action_bytes);
     let Some(episode_id) = data.episode_id.clone() else {
         return session.reset(data, &server).map(Json).map_err(ProtocolError::into_serve_error);
     };
@@ -571,7 +571,7 @@ async fn http_step(
     known_env(&server, &env_id)?;
     let Some(episode_id) = request.episode_id else {
         let kind = server.openenv.kind(&server.registry, &env_id, None).map_err(ProtocolError::into_serve_error)?;
-        let mut session = Session::new(&env_id, kind);
+        let mut session = Session::new(&env_id, kind, server.limits.max_action_bytes);
         session.reset(ResetData::default(), &server).map_err(ProtocolError::into_serve_error)?;
         return session.step(request.action).map(Json).map_err(ProtocolError::into_serve_error);
     };
@@ -611,7 +611,7 @@ async fn http_state(
         }
         None => {
             let kind = server.openenv.kind(&server.registry, &env_id, None).map_err(ProtocolError::into_serve_error)?;
-            Ok(Json(Session::new(&env_id, kind).state()))
+            Ok(Json(Session::new(&env_id, kind, server.limits.max_action_bytes).state()))
         }
     }
 }
@@ -637,7 +637,7 @@ async fn session_loop(server: Shared, env_id: String, mut socket: WebSocket) {
             .openenv
             .kind(&server.registry, &env_id, None)
             .map_err(|error| ProtocolError { code: ErrorCode::FactoryError, ..error })?;
-        Ok((slot, Session::new(&env_id, kind)))
+        Ok((slot, Session::new(&env_id, kind, server.limits.max_action_bytes)))
     });
     let (_slot, mut session) = match opened {
         Ok(opened) => opened,
