@@ -298,24 +298,7 @@ fn train_reports_bad_files_and_its_checkpoint_plays() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("tiny.ron");
     let out = dir.path().join("train");
-    std::fs::write(
-        &good,
-        format!(
-            r#"(
-    env: (id: "maze-fo-v0", config: (max_moves: 5)),
-    policy: (model: (width: 16, layers: 1, heads: 2, mlp_width: 32, positions: 96), context: (lines: 1, max_bytes: 80), max_action_tokens: 12),
-    init: Scratch,
-    algorithm: Bc(batch_size: 16),
-    dataset: Some(Generate(episodes: 8, seed: 0)),
-    updates: 4,
-    eval: (every: 2, episodes: 4),
-    seed: 3,
-    out: "{}",
-)"#,
-            out.display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&good, gym_tests::tiny_training_file(&out, 4, 2, 4, 3)).unwrap();
     let bad = dir.path().join("bad.ron");
     std::fs::write(&bad, std::fs::read_to_string(&good).unwrap().replace("batch_size: 16", "batch_size: 0")).unwrap();
     let output = scenarios(&["train", bad.to_str().unwrap()]);

@@ -39,3 +39,29 @@ pub fn play_records(
     records.sort_by_key(|r| r.episode);
     records
 }
+
+/// A tiny behaviour-cloning training file for `maze-fo-v0` (seconds to train), writing its run
+/// into `out`: `updates` updates, evaluated every `eval_every` on `eval_episodes` episodes.
+/// `batch_size: 16` sits on line 5, where the tests break it on purpose.
+pub fn tiny_training_file(
+    out: &std::path::Path,
+    updates: u32,
+    eval_every: u32,
+    eval_episodes: u32,
+    seed: u64,
+) -> String {
+    format!(
+        r#"(
+    env: (id: "maze-fo-v0", config: (max_moves: 5)),
+    policy: (model: (width: 16, layers: 1, heads: 2, mlp_width: 32, positions: 96), context: (lines: 1, max_bytes: 80), max_action_tokens: 12),
+    init: Scratch,
+    algorithm: Bc(batch_size: 16),
+    dataset: Some(Generate(episodes: 8, seed: 0)),
+    updates: {updates},
+    eval: (every: {eval_every}, episodes: {eval_episodes}),
+    seed: {seed},
+    out: "{}",
+)"#,
+        out.display()
+    )
+}

@@ -14,4 +14,5 @@ mod robust;
 mod search_feedback;
 mod search_stagewise;
 mod serve_llm;
+mod served;
 mod server;

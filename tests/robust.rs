@@ -49,24 +49,7 @@ fn serve_and_train_end_quietly_on_a_closed_stdout() {
     assert_quiet_on_closed_stdout(&["serve", "--addr", "127.0.0.1:0"]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tiny.ron");
-    std::fs::write(
-        &file,
-        format!(
-            r#"(
-    env: (id: "maze-fo-v0", config: (max_moves: 5)),
-    policy: (model: (width: 16, layers: 1, heads: 2, mlp_width: 32, positions: 96), context: (lines: 1, max_bytes: 80), max_action_tokens: 12),
-    init: Scratch,
-    algorithm: Bc(batch_size: 16),
-    dataset: Some(Generate(episodes: 8, seed: 0)),
-    updates: 1,
-    eval: (every: 1, episodes: 2),
-    seed: 1,
-    out: "{}",
-)"#,
-            dir.path().join("train").display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&file, gym_tests::tiny_training_file(&dir.path().join("train"), 1, 1, 2, 1)).unwrap();
     assert_quiet_on_closed_stdout(&["train", file.to_str().unwrap()]);
 }
 

@@ -2,65 +2,29 @@
 //! (from the model cache, fetched on first use) on a free loopback port, driven by a small
 //! HTTP/1.1 client. Completions are short (a few tokens) so the file runs in seconds.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-/// A running endpoint; killed when dropped.
+use crate::served::Served;
+
+/// A running `scenarios serve-llm`; killed when dropped.
 struct Endpoint {
-    child: Child,
-    addr: String,
+    served: Served,
 }
 
 impl Endpoint {
     fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(gym_tests::scenarios_binary())
-            .args(["serve-llm", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .env("RAYON_NUM_THREADS", "2")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr =
-            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
-        Self { child, addr }
+        let args: Vec<&str> = ["serve-llm"].into_iter().chain(extra.iter().copied()).collect();
+        Self { served: Served::start(&args, &[("RAYON_NUM_THREADS", "2")], Duration::from_secs(120)) }
     }
 
-    /// One request with `Connection: close`: the status and the JSON body (`Null` if not JSON).
     fn request(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.addr,
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        let _ = stream.write_all(body);
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response);
-        let text = String::from_utf8_lossy(&response);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no response head: {text:?}"));
-        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        self.served.request(method, path, body)
     }
 
     fn chat(&self, body: &Value) -> (u16, Value) {
         self.request("POST", "/v1/chat/completions", body.to_string().as_bytes())
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

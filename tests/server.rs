@@ -2,64 +2,33 @@
 //! a small hand-written HTTP/1.1 client, a WebSocket client, the Python example, a load test
 //! and malformed requests. Every loop is bounded in count and time.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sim_core::Episode;
 use sim_core::seed::episode_seed;
 
-/// The `scenarios` binary cargo built beside this test.
-fn binary() -> PathBuf {
-    gym_tests::scenarios_binary()
-}
+use crate::served::Served;
 
-/// A running server; killed when dropped.
+/// A running `scenarios serve`; killed when dropped.
 struct Server {
-    child: Child,
+    served: Served,
     addr: String,
 }
 
 impl Server {
     fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(binary())
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr =
-            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
-        Self { child, addr }
+        let args: Vec<&str> = ["serve"].into_iter().chain(extra.iter().copied()).collect();
+        let served = Served::start(&args, &[], Duration::from_secs(10));
+        let addr = served.addr.clone();
+        Self { served, addr }
     }
 
-    /// Sends one request with `Connection: close`; returns the status and the JSON body
-    /// (`Value::Null` when the body is not JSON).
     fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> (u16, Value) {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let body = body.unwrap_or_default();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.addr,
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        // The server may answer (413) and close before reading a large body.
-        let _ = stream.write_all(body);
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response);
-        let text = String::from_utf8_lossy(&response);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no response head: {text:?}"));
-        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        self.served.request(method, path, body.unwrap_or_default())
     }
 
     fn get(&self, path: &str) -> (u16, Value) {
@@ -74,13 +43,6 @@ impl Server {
         let (status, response) = self.post("/batches", &body);
         assert_eq!(status, 201, "{response}");
         (response["batch"].as_u64().unwrap(), response)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -121,7 +121,7 @@ impl Environment for RobotMemory {
             (-tabletop.unsafe_penalty - tabletop.intervention_cost, 1.0),
             "A campaign of tabletop tasks with corrections and a persistent knowledge base (DROC)",
         )
-        .with_metrics(super::report::CAMPAIGN_METRICS)
+        .with_metrics(&[super::report::METRICS, super::report::ITERATION_METRICS].concat())
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {

@@ -1,5 +1,5 @@
 //! Campaign metrics. Each episode records them from the env's own log of finished tasks
-//! ([`FinishedTask`], [`METRICS`], [`CAMPAIGN_METRICS`]); [`campaign_tasks`] reads the same
+//! ([`FinishedTask`], [`METRICS`], [`ITERATION_METRICS`]); [`campaign_tasks`] reads the same
 //! task boundaries and corrections back from a transcript, for analyses of old runs.
 
 use sim_core::{EpisodeMetrics, EpisodeRecord, Kind, MetricSpec};
@@ -30,21 +30,9 @@ pub const METRICS: &[MetricSpec] = &[
     ),
 ];
 
-/// The metrics every `robot_memory-v0` campaign records (DROC): [`METRICS`] and corrections per
-/// task in each of the first three iterations.
-pub const CAMPAIGN_METRICS: &[MetricSpec] = &[
-    MetricSpec::mean("tasks", "tasks finished (succeeded or failed) in the campaign"),
-    MetricSpec::mean("tasks_succeeded", "tasks that ended in success"),
-    MetricSpec::mean("corrections", "human corrections (interventions) in the campaign"),
-    MetricSpec::mean("autonomous_successes", "tasks that succeeded with no correction"),
-    MetricSpec::ratio("corrections_per_task", "corrections", "tasks", "human corrections per task"),
-    MetricSpec::ratio("task_success_rate", "tasks_succeeded", "tasks", "share of tasks that succeeded"),
-    MetricSpec::ratio(
-        "autonomous_success_rate",
-        "autonomous_successes",
-        "tasks",
-        "share of tasks solved without any human correction",
-    ),
+/// The per-iteration metrics a `robot_memory-v0` campaign records beside [`METRICS`] (DROC):
+/// corrections per task in each of the first three iterations.
+pub const ITERATION_METRICS: &[MetricSpec] = &[
     MetricSpec::mean("tasks_iteration_1", "tasks finished in iteration 1"),
     MetricSpec::mean("corrections_iteration_1", "corrections during iteration 1"),
     MetricSpec::ratio(
@@ -71,12 +59,10 @@ pub const CAMPAIGN_METRICS: &[MetricSpec] = &[
     ),
 ];
 
-/// Iterations [`CAMPAIGN_METRICS`] break down.
+/// Iterations [`ITERATION_METRICS`] break down.
 const REPORTED_ITERATIONS: u32 = 3;
 
-/// The metrics of one finished episode from its finished tasks. The per-iteration metrics are
-/// recorded for the iterations the campaign has (a one-iteration episode records iteration 1,
-/// which only [`CAMPAIGN_METRICS`] declares, so they are set only for campaigns).
+/// The metrics of one finished episode from its finished tasks ([`METRICS`]).
 pub fn episode_metrics(tasks: &[FinishedTask]) -> EpisodeMetrics {
     let count = |keep: &dyn Fn(&FinishedTask) -> bool| tasks.iter().filter(|task| keep(task)).count() as f64;
     let corrections = |keep: &dyn Fn(&FinishedTask) -> bool| {
@@ -91,7 +77,7 @@ pub fn episode_metrics(tasks: &[FinishedTask]) -> EpisodeMetrics {
     metrics
 }
 
-/// [`episode_metrics`] plus the per-iteration metrics of a campaign of `iterations`.
+/// [`episode_metrics`] plus the [`ITERATION_METRICS`] of a campaign of `iterations`.
 pub fn campaign_metrics(tasks: &[FinishedTask], iterations: u32) -> EpisodeMetrics {
     let mut metrics = episode_metrics(tasks);
     for iteration in 1..=iterations.min(REPORTED_ITERATIONS) {
