@@ -205,7 +205,11 @@ mod tool_feedback {
 
     #[test]
     fn feedback_helps_the_noisy_planner_in_mint_order() {
-        let rate = |mode| play("noisy", 5, mode, 600, 12).success_rate;
+        // SR@5 as a user reads it: the `solved_within_5` metric of real runs' summary.json.
+        let rate = |mode| {
+            let summary = crate::runs::summary(ENV, Some(&config(5, mode)), "noisy", 600, 12);
+            crate::runs::metric(&summary, "solved_within_5")
+        };
         let none = rate(FeedbackMode::None);
         let unary = rate(FeedbackMode::Unary);
         let binary = rate(FeedbackMode::Binary { ground_truth: false });

@@ -135,6 +135,9 @@ fn graph_pruned_advantage_grows_with_the_attribute_count() {
         let graph_records = play("graph_pruned", Some(&config), 3, 200);
         let entropy_records = play("max_entropy", Some(&config), 3, 200);
         let (graph, entropy) = (conv_metrics(&graph_records, 15), conv_metrics(&entropy_records, 15));
+        // SR@15 as a user reads it: the summary.json of a real run of the same episodes.
+        let summary = crate::runs::summary("conv_rec-v0", Some(&config), "graph_pruned", 200, 3);
+        assert!((crate::runs::metric(&summary, "success_at_15") - graph.sr15).abs() < 1e-12, "{summary}");
         let difference = graph.sr15 - entropy.sr15;
         let graph_questions = question_stats(&graph_records);
         println!(

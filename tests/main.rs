@@ -11,6 +11,7 @@ mod maze_text_nav;
 mod reco_feed;
 mod robot;
 mod robust;
+mod runs;
 mod search_feedback;
 mod search_stagewise;
 mod serve_llm;

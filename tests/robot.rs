@@ -19,15 +19,27 @@ fn campaigns(agent: &str) -> (CampaignSummary, Vec<f64>) {
 /// planner without memory overall (measured: 2.54 against 6.44 per task).
 #[test]
 fn memory_agent_halves_corrections_and_beats_the_planner() {
-    let (memory, by_iteration) = campaigns("memory");
-    let (planner, planner_by_iteration) = campaigns("planner");
-    assert_eq!(by_iteration.len(), 3);
+    // The effect as a user reads it: summary.json of real runs.
+    let run = |agent| crate::runs::summary("robot_memory-v0", None, agent, 100, 0);
+    let (memory_run, planner_run) = (run("memory"), run("planner"));
+    let per_iteration = |summary: &serde_json::Value| -> Vec<f64> {
+        (1..=3).map(|i| crate::runs::metric(summary, &format!("corrections_per_task_iteration_{i}"))).collect()
+    };
+    let (by_iteration, planner_by_iteration) = (per_iteration(&memory_run), per_iteration(&planner_run));
+    // The typed metrics and the transcript's task lines tell the same story.
+    let (memory, memory_from_transcripts) = campaigns("memory");
+    assert_eq!(by_iteration, memory_from_transcripts, "typed metrics against the transcript's tasks");
+    let metric = crate::runs::metric;
+    assert!((metric(&memory_run, "corrections_per_task") - memory.corrections_per_task).abs() < 1e-9);
     assert!(by_iteration[1] <= 0.5 * by_iteration[0], "corrections per task by iteration: {by_iteration:?}");
     assert!(by_iteration[2] <= by_iteration[1], "corrections per task by iteration: {by_iteration:?}");
-    assert!(memory.corrections_per_task < planner.corrections_per_task, "memory {memory:?}, planner {planner:?}");
+    assert!(
+        metric(&memory_run, "corrections_per_task") < metric(&planner_run, "corrections_per_task"),
+        "memory {memory_run}, planner {planner_run}"
+    );
     // Without memory nothing carries over: iteration 2 is no better than iteration 1 by more than noise.
     assert!(planner_by_iteration[1] >= 0.9 * planner_by_iteration[0], "planner: {planner_by_iteration:?}");
-    assert!(memory.task_success_rate >= planner.task_success_rate);
+    assert!(metric(&memory_run, "task_success_rate") >= metric(&planner_run, "task_success_rate"));
 }
 
 /// The oracle knows the hidden errors and preferences: no correction, every task done.
