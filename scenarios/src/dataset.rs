@@ -135,7 +135,7 @@ fn write_steps(out: &mut impl Write, record: &EpisodeRecord, line: &mut Vec<u8>)
         suffix += record.rewards.get(step).copied().unwrap_or(0.0);
         returns_to_go[step] = suffix;
     }
-    let mut invalid = invalid_steps(record);
+    let mut invalid = record.invalid_by_step.iter().copied();
     for (step, (observation, action, next_observation)) in steps.into_iter().enumerate() {
         let reward = record.rewards.get(step).copied().unwrap_or(0.0);
         let done = step == last;
@@ -163,17 +163,6 @@ fn write_steps(out: &mut impl Write, record: &EpisodeRecord, line: &mut Vec<u8>)
         out.write_all(line)?;
     }
     Ok(record.rewards.len() as u64)
-}
-
-/// Which steps were refused: the reply to such an action is an `Admin` entry (the env's
-/// protocol message), the convention every env follows for invalid actions.
-fn invalid_steps(record: &EpisodeRecord) -> impl Iterator<Item = bool> + '_ {
-    let entries = record.transcript.entries();
-    entries
-        .iter()
-        .enumerate()
-        .filter(|(_, entry)| entry.kind == Kind::Action)
-        .map(move |(index, _)| entries.get(index + 1).is_some_and(|reply| reply.kind == Kind::Admin))
 }
 
 /// Writes records of either format in episode order.

@@ -145,6 +145,7 @@ impl CloneHeader for EpisodeRecord {
             ending: self.ending.clone(),
             invalid_actions: self.invalid_actions,
             rewards: Vec::new(),
+            invalid_by_step: Vec::new(),
             transcript: sim_core::Transcript::default(),
             hidden: Vec::new(),
             metrics: self.metrics.clone(),

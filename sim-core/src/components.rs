@@ -104,6 +104,8 @@ impl Turn {
 #[derive(Component, Debug, Default)]
 pub struct Ledger {
     pub rewards: Vec<f64>,
+    /// Whether each agent action was invalid (its step's `info.invalid_action`), in order.
+    pub invalid_by_step: Vec<bool>,
     pub invalid_actions: u32,
     pub finished: bool,
 }

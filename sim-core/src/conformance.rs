@@ -322,6 +322,16 @@ pub fn check_record(kind: &Arc<dyn EnvKind>, record: &EpisodeRecord) -> Result<(
     for reward in &record.rewards {
         check_reward(kind, *reward)?;
     }
+    let flagged = record.invalid_by_step.iter().filter(|&&invalid| invalid).count();
+    if record.invalid_by_step.len() != record.rewards.len() || flagged != record.invalid_actions as usize {
+        return Err(format!(
+            "episode {}: {} step flags ({flagged} invalid) for {} rewards and {} invalid actions",
+            record.episode,
+            record.invalid_by_step.len(),
+            record.rewards.len(),
+            record.invalid_actions
+        ));
+    }
     check_metrics(spec, record)?;
     for entry in record.transcript.observed() {
         if entry.text.trim().is_empty() {

@@ -67,6 +67,7 @@ fn record_step(
         transcript.push(entry);
         transcript.push(Entry::new(reply.speaker, reply.kind, reply_text));
         ledger.rewards.push(outcome.reward);
+        ledger.invalid_by_step.push(outcome.invalid_action);
         ledger.invalid_actions += u32::from(outcome.invalid_action);
         ledger.finished = outcome.terminated || outcome.truncated;
     }

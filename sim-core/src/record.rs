@@ -14,7 +14,8 @@ pub const TRAJECTORY_SCHEMA: &str = "sim-core.trajectory/1";
 
 /// Everything recorded about one finished episode: one line of `trajectories.jsonl`.
 ///
-/// Invariants: `rewards.len() == turns`; `episode_return` is their sum; at most one of
+/// Invariants: `rewards.len() == invalid_by_step.len() == turns`; `episode_return` is the
+/// rewards' sum and `invalid_actions` the count of `true` in `invalid_by_step`; at most one of
 /// `terminated` and `truncated` is true.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeRecord {
@@ -35,6 +36,9 @@ pub struct EpisodeRecord {
     pub invalid_actions: u32,
     /// Reward of each agent action, in order.
     pub rewards: Vec<f64>,
+    /// Whether each agent action was invalid (the step's `info.invalid_action`), in order.
+    #[serde(default)]
+    pub invalid_by_step: Vec<bool>,
     pub transcript: Transcript,
     /// The hidden state, revealed after the episode for analysis; never shown to the agent.
     pub hidden: Vec<String>,
@@ -72,6 +76,7 @@ impl EpisodeRecord {
             ending: ending.to_owned(),
             invalid_actions: ledger.invalid_actions,
             rewards: ledger.rewards,
+            invalid_by_step: ledger.invalid_by_step,
             transcript,
             hidden,
             metrics: EpisodeMetrics::default(),
