@@ -209,6 +209,8 @@ pub struct Classroom {
     examples_total: u32,
     invalid_total: u32,
     generated: u64,
+    /// The final report's figures, once training finished (the episode's metrics).
+    final_metrics: Option<FinalMetrics>,
     step: StepResult,
 }
 
@@ -350,6 +352,7 @@ impl Classroom {
             examples_total: 0,
             invalid_total: 0,
             generated: 0,
+            final_metrics: None,
             step: StepResult::default(),
         }
     }
@@ -510,7 +513,7 @@ impl Classroom {
         self.step.test_gain = gain;
         let before = self.initial_test.per_subskill(&self.test);
         let after = test.per_subskill(&self.test);
-        let per_skill: Vec<String> = SKILLS
+        let per_skill_gain: Vec<(String, f64)> = SKILLS
             .iter()
             .map(|skill| {
                 let (mut b, mut a, mut total) = (0, 0, 0);
@@ -519,11 +522,22 @@ impl Classroom {
                     a += after[s].0;
                     total += after[s].1;
                 }
-                format!("{skill} {:+.3}", (f64::from(a) - f64::from(b)) / f64::from(total.max(1)))
+                ((*skill).to_owned(), (f64::from(a) - f64::from(b)) / f64::from(total.max(1)))
             })
             .collect();
+        let per_skill: Vec<String> = per_skill_gain.iter().map(|(skill, gain)| format!("{skill} {gain:+.3}")).collect();
         let per_100 = if self.examples_total > 0 { gain * 100.0 / f64::from(self.examples_total) } else { 0.0 };
         let invalid = f64::from(self.invalid_total) / f64::from(self.examples_total.max(1));
+        self.final_metrics = Some(FinalMetrics {
+            test_accuracy: test.accuracy(),
+            initial_test_accuracy: self.initial_test.accuracy(),
+            test_gain: gain,
+            per_skill_gain,
+            examples: self.examples_total,
+            invalid_examples: self.invalid_total,
+            gain_per_100_examples: per_100,
+            invalid_fraction: invalid,
+        });
         format!(
             "Training finished. Test accuracy {:.3} (initial {:.3}, gain {gain:+.3}). Per-skill gain: {}. \
 Examples used: {}; gain per 100 examples {per_100:+.4}; fraction of invalid data {invalid:.3}.",
@@ -660,6 +674,7 @@ impl Environment for DataTeacher {
             (-1.0, 1.0),
             "Teach a synthetic student by generating training data (DataEnvGym)",
         )
+        .with_metrics(METRICS)
     }
 
     fn validate(config: &Self::Config) -> Result<(), String> {
@@ -696,6 +711,24 @@ impl Environment for DataTeacher {
     }
 
     /// The student's hidden mastery per subskill (never shown; only accuracies are).
+    fn episode_metrics(entity: EntityRef, _record: &EpisodeRecord) -> EpisodeMetrics {
+        let mut metrics = EpisodeMetrics::default();
+        let Some(figures) = entity.get::<Classroom>().and_then(|classroom| classroom.final_metrics.as_ref()) else {
+            return metrics;
+        };
+        metrics
+            .set("test_accuracy", figures.test_accuracy)
+            .set("initial_test_accuracy", figures.initial_test_accuracy)
+            .set("test_gain", figures.test_gain)
+            .set("examples", f64::from(figures.examples))
+            .set("invalid_examples", f64::from(figures.invalid_examples))
+            .set("gain_per_100_examples", figures.gain_per_100_examples);
+        for ((_, gain), name) in figures.per_skill_gain.iter().zip(SKILL_GAIN_METRICS) {
+            metrics.set(name, *gain);
+        }
+        metrics
+    }
+
     fn hidden_state(entity: EntityRef) -> Vec<String> {
         let Some(classroom) = entity.get::<Classroom>() else { return Vec::new() };
         SUBSKILLS
@@ -719,7 +752,26 @@ impl Environment for DataTeacher {
     }
 }
 
-/// Final metrics of a finished episode, read back from its last observation.
+/// Metric names of the per-skill test gains, in [`SKILLS`] order.
+const SKILL_GAIN_METRICS: [&str; 4] =
+    ["skill_gain_arithmetic", "skill_gain_units", "skill_gain_strings", "skill_gain_number_sense"];
+
+/// The metrics every finished episode records (DataEnvGym's).
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::mean("test_accuracy", "the student's held-out test accuracy after the last iteration"),
+    MetricSpec::mean("initial_test_accuracy", "the student's test accuracy before any teaching"),
+    MetricSpec::mean("test_gain", "test accuracy after minus before (DataEnvGym's headline gain)"),
+    MetricSpec::mean("skill_gain_arithmetic", "test accuracy gain on the arithmetic subskills"),
+    MetricSpec::mean("skill_gain_units", "test accuracy gain on the unit-conversion subskills"),
+    MetricSpec::mean("skill_gain_strings", "test accuracy gain on the string subskills"),
+    MetricSpec::mean("skill_gain_number_sense", "test accuracy gain on the number-sense subskills"),
+    MetricSpec::mean("examples", "training examples used"),
+    MetricSpec::mean("invalid_examples", "examples with a wrong answer"),
+    MetricSpec::ratio("invalid_fraction", "invalid_examples", "examples", "fraction of invalid training data"),
+    MetricSpec::mean("gain_per_100_examples", "test gain per 100 examples used (data efficiency)"),
+];
+
+/// Final metrics of a finished episode: the figures of its final report, exact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinalMetrics {
     pub test_accuracy: f64,
@@ -728,35 +780,29 @@ pub struct FinalMetrics {
     /// (skill, gain) in [`SKILLS`] order.
     pub per_skill_gain: Vec<(String, f64)>,
     pub examples: u32,
+    pub invalid_examples: u32,
     pub gain_per_100_examples: f64,
     pub invalid_fraction: f64,
 }
 
-/// Parses the final report (`None` when the episode did not finish).
+/// The final metrics of a record, from its typed metrics (`None` when the episode did not
+/// finish training).
 pub fn final_metrics(record: &sim_core::EpisodeRecord) -> Option<FinalMetrics> {
-    let text = record.transcript.last()?.text.as_ref();
-    let report = text.lines().find(|l| l.starts_with("Training finished."))?;
-    let number_after = |key: &str| -> Option<f64> {
-        let rest = &report[report.find(key)? + key.len()..];
-        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+')).unwrap_or(rest.len());
-        rest[..end].trim_end_matches('.').parse().ok()
-    };
-    let per_skill_text = &report[report.find("Per-skill gain: ")? + 16..];
-    let per_skill_text = &per_skill_text[..per_skill_text.find(". ")?];
-    let per_skill_gain = per_skill_text
-        .split(", ")
-        .filter_map(|part| {
-            let (skill, gain) = part.split_once(' ')?;
-            Some((skill.to_owned(), gain.parse().ok()?))
-        })
-        .collect();
+    let m = &record.metrics;
+    let examples = m.get("examples")?;
+    let invalid_examples = m.get("invalid_examples")?;
     Some(FinalMetrics {
-        test_accuracy: number_after("Test accuracy ")?,
-        initial_test_accuracy: number_after("(initial ")?,
-        test_gain: number_after("gain ")?,
-        per_skill_gain,
-        examples: number_after("Examples used: ")? as u32,
-        gain_per_100_examples: number_after("gain per 100 examples ")?,
-        invalid_fraction: number_after("fraction of invalid data ")?,
+        test_accuracy: m.get("test_accuracy")?,
+        initial_test_accuracy: m.get("initial_test_accuracy")?,
+        test_gain: m.get("test_gain")?,
+        per_skill_gain: SKILLS
+            .iter()
+            .zip(SKILL_GAIN_METRICS)
+            .map(|(skill, name)| Some(((*skill).to_owned(), m.get(name)?)))
+            .collect::<Option<_>>()?,
+        examples: examples as u32,
+        invalid_examples: invalid_examples as u32,
+        gain_per_100_examples: m.get("gain_per_100_examples")?,
+        invalid_fraction: invalid_examples / examples.max(1.0),
     })
 }
