@@ -95,6 +95,24 @@ struct TurnReward {
     count: u64,
 }
 
+/// Writes integers JavaScript numbers cannot hold exactly (beyond 2^53, e.g. episode seeds) as
+/// strings, so the page shows them digit for digit.
+fn exact_integers(value: Value) -> Value {
+    const EXACT: u64 = 1 << 53;
+    match value {
+        Value::Number(number)
+            if number.as_u64().is_some_and(|n| n > EXACT) || number.as_i64().is_some_and(|n| n < -(EXACT as i64)) =>
+        {
+            Value::String(number.to_string())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(exact_integers).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.into_iter().map(|(key, value)| (key, exact_integers(value))).collect())
+        }
+        other => other,
+    }
+}
+
 /// Bins shared by every run, so histograms overlay: bin `i` covers `[lo + i·width, lo + (i+1)·width)`.
 #[derive(Debug, Serialize, PartialEq)]
 struct Histogram {
@@ -187,9 +205,10 @@ fn json_error(path: &Path, line: u64, error: &serde_json::Error) -> ReportError 
 
 fn read_summary(dir: &Path) -> Result<Value, ReportError> {
     let path = dir.join("summary.json");
-    let text = std::fs::read(&path)
-        .map_err(|source| ReportError::Unreadable { path: path.display().to_string(), source })?;
+    let text =
+        std::fs::read(&path).map_err(|source| ReportError::Unreadable { path: path.display().to_string(), source })?;
     let summary: Value = serde_json::from_slice(&text).map_err(|error| json_error(&path, 0, &error))?;
+    let summary = exact_integers(summary);
     if !summary.is_object() {
         let message = "expected a JSON object (a run's summary)".to_owned();
         return Err(ReportError::Invalid { path: path.display().to_string(), line: 1, column: 1, message });
@@ -273,7 +292,7 @@ fn read_run(dir: &Path, max_episodes: usize) -> Result<RunData, ReportError> {
     chosen.sort_by_key(|(episode, _)| *episode);
     let episodes = chosen
         .iter()
-        .map(|(_, line)| serde_json::from_slice::<Value>(line).map(compact_tokens))
+        .map(|(_, line)| serde_json::from_slice::<Value>(line).map(|record| exact_integers(compact_tokens(record))))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| json_error(&path, 0, &error))?;
     let reward_by_turn = reward_sums
@@ -297,38 +316,30 @@ fn read_run(dir: &Path, max_episodes: usize) -> Result<RunData, ReportError> {
     })
 }
 
-/// How many episodes of each ending (with these counts) a sample of at most `max` keeps:
-/// proportional shares, every ending at least one while there is room, the remainder to the
-/// largest fractions (ties to the earlier ending).
+/// How many episodes of each ending (with these counts) a sample of at most `max` keeps: shares
+/// in proportion to the counts, the remainder to the largest fractions (ties to the earlier
+/// ending), then one for every ending left without any, taken from the largest share, while
+/// there is room.
 fn quotas(counts: &[u64], max: usize) -> Vec<usize> {
     let total: u64 = counts.iter().sum();
     if total <= max as u64 {
         return counts.iter().map(|&count| count as usize).collect();
     }
-    let share = |count: u64| count as f64 * max as f64 / total as f64;
-    let mut quotas: Vec<usize> = counts.iter().map(|&count| (share(count).floor() as usize).min(count as usize)).collect();
-    let mut left = max.saturating_sub(quotas.iter().sum());
-    for (quota, &count) in quotas.iter_mut().zip(counts) {
-        if *quota == 0 && count > 0 && left > 0 {
-            *quota = 1;
-            left -= 1;
-        }
-    }
+    let share = |i: usize| counts[i] as f64 * max as f64 / total as f64;
+    let mut quotas: Vec<usize> = (0..counts.len()).map(|i| share(i).floor() as usize).collect();
     let mut order: Vec<usize> = (0..counts.len()).collect();
-    order.sort_by(|&a, &b| {
-        let fraction = |i: usize| share(counts[i]) - quotas[i] as f64;
-        fraction(b).total_cmp(&fraction(a)).then(a.cmp(&b))
-    });
-    while left > 0 {
-        let before = left;
-        for &i in &order {
-            if left > 0 && (quotas[i] as u64) < counts[i] {
-                quotas[i] += 1;
-                left -= 1;
+    order.sort_by(|&a, &b| (share(b) - share(b).floor()).total_cmp(&(share(a) - share(a).floor())).then(a.cmp(&b)));
+    let left = max.saturating_sub(quotas.iter().sum());
+    for &i in order.iter().take(left) {
+        quotas[i] += 1;
+    }
+    if counts.iter().filter(|&&count| count > 0).count() <= max {
+        for i in 0..counts.len() {
+            if counts[i] > 0 && quotas[i] == 0 {
+                let largest = (0..counts.len()).max_by_key(|&j| (quotas[j], std::cmp::Reverse(j))).unwrap_or(i);
+                quotas[largest] -= 1;
+                quotas[i] = 1;
             }
-        }
-        if left == before {
-            break;
         }
     }
     quotas
@@ -350,7 +361,8 @@ fn compact_tokens(mut record: Value) -> Value {
             tokens.get("logprobs").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_f64).collect();
         if !logprobs.is_empty() {
             let mean = logprobs.iter().sum::<f64>() / logprobs.len() as f64;
-            compact.insert("mean_logprob".into(), serde_json::Number::from_f64(mean).map_or(Value::Null, Value::Number));
+            compact
+                .insert("mean_logprob".into(), serde_json::Number::from_f64(mean).map_or(Value::Null, Value::Number));
         }
         *tokens = Value::Object(compact);
     }
@@ -464,6 +476,7 @@ mod tests {
         assert_eq!(rare.iter().sum::<usize>(), 10);
         assert_eq!(&rare[1..], &[1, 1], "a rare ending is still shown");
         assert_eq!(quotas(&[5, 5, 5], 2).iter().sum::<usize>(), 2);
+        assert_eq!(quotas(&[10, 0, 10], 4), vec![2, 0, 2]);
     }
 
     #[test]
@@ -477,6 +490,16 @@ mod tests {
         assert_eq!(h.counts[0].len(), 30);
         assert_eq!(h.counts[0].iter().sum::<u64>(), 3);
         assert_eq!(h.counts[0][29], 1, "the largest value falls in the last bin");
+    }
+
+    #[test]
+    fn large_integers_become_strings() {
+        let value =
+            serde_json::json!({"seed": 4161450525220896000_u64, "episode": 3, "x": [-9007199254740993_i64, 0.5]});
+        assert_eq!(
+            exact_integers(value),
+            serde_json::json!({"seed": "4161450525220896000", "episode": 3, "x": ["-9007199254740993", 0.5]})
+        );
     }
 
     #[test]
