@@ -9,6 +9,7 @@ mod end_to_end;
 mod golden;
 mod maze_text_nav;
 mod reco_feed;
+mod report;
 mod robot;
 mod robust;
 mod runs;

@@ -11,6 +11,7 @@
 //! scenarios serve-llm --addr 127.0.0.1:8766   OpenAI-compatible chat completions (docs/integrations.md)
 //! scenarios dataset wordle-v0 --episodes 100000 --out data/wordle.jsonl   offline RL dataset
 //! scenarios train scenarios/train/maze_fo_ppo.ron [--resume]   train a policy (docs/learning.md)
+//! scenarios report runs/a [runs/b ...] [--open] [--max-episodes N]   runs/a/report.html
 //! ```
 
 mod bench;
@@ -26,21 +27,31 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use scenarios::scenario::ScenarioError;
-use scenarios::{run, scenario};
+use scenarios::{report, run, scenario};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "scenarios",
     version,
     about = "Run a gym scenario: `scenarios <name | file.ron>`, `scenarios list`, `scenarios bench <env-id>`, \
-             `scenarios dataset <env-id> --episodes N --out FILE`, `scenarios train <file.ron> [--resume]`"
+             `scenarios dataset <env-id> --episodes N --out FILE`, `scenarios train <file.ron> [--resume]`, \
+             `scenarios report RUN_DIR [RUN_DIR...] [--open]`"
 )]
 struct Cli {
     /// A scenario name (a file in scenarios/), a path to a .ron file, `list`, `bench`, `bench-llm`,
-    /// `serve`, `serve-llm`, `dataset` or `train`.
+    /// `serve`, `serve-llm`, `dataset`, `train` or `report`.
     target: String,
-    /// With `bench` and `dataset`: the env id; with `train`: the training file.
+    /// With `bench` and `dataset`: the env id; with `train`: the training file; with `report`: the
+    /// run folder.
     env: Option<String>,
+    /// With `report`: more run folders, compared with the first.
+    more: Vec<String>,
+    /// With `report`: open the page with `xdg-open`.
+    #[arg(long)]
+    open: bool,
+    /// With `report`: episodes embedded per run folder at most, a sample stratified by ending.
+    #[arg(long, default_value_t = report::DEFAULT_MAX_EPISODES)]
+    max_episodes: usize,
     /// With `train`: continue from the run's last checkpoint (same training file).
     #[arg(long)]
     resume: bool,
@@ -172,6 +183,17 @@ fn train(cli: &Cli, registry: &sim_core::Registry) -> anyhow::Result<()> {
     output::print_line(serde_json::to_string(&report)?)
 }
 
+fn write_report(cli: &Cli) -> anyhow::Result<()> {
+    let dirs: Vec<PathBuf> = cli.env.iter().chain(&cli.more).map(PathBuf::from).collect();
+    let options = report::ReportOptions { max_episodes: cli.max_episodes };
+    let path = report::write_report(&dirs, &options)?;
+    output::print_line(path.display())?;
+    if cli.open {
+        report::open(&path);
+    }
+    Ok(())
+}
+
 fn list() -> anyhow::Result<()> {
     let registry = envs::registry();
     for path in scenario::shipped() {
@@ -196,6 +218,7 @@ fn main() -> ExitCode {
                 || error.downcast_ref::<sim_core::ConfigError>().is_some()
                 || error.downcast_ref::<agents::UnknownAgent>().is_some()
                 || matches!(error.downcast_ref::<learn::LearnError>(), Some(learn::LearnError::File { .. }))
+                || error.downcast_ref::<report::ReportError>().is_some_and(report::ReportError::is_input_error)
             {
                 ExitCode::from(2)
             } else {
@@ -206,6 +229,12 @@ fn main() -> ExitCode {
 }
 
 fn execute(cli: Cli) -> anyhow::Result<()> {
+    if cli.target == "report" {
+        return write_report(&cli);
+    }
+    if !cli.more.is_empty() {
+        anyhow::bail!("unexpected arguments: {}", cli.more.join(" "));
+    }
     let registry = envs::registry();
     match cli.target.as_str() {
         "list" => return list(),
@@ -249,13 +278,15 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     };
     overrides.apply(&mut loaded);
     let to_stderr = run::stdio_mode(&loaded.agent).is_some();
+    let out = loaded.out.clone();
     let summary = run::run(loaded)?;
     let table = run::table(&summary);
+    let hint = format!("report: scenarios report {}", out.display());
     if to_stderr {
         // Standard output is the agent's channel; a closed stderr is no reason to fail a run.
-        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), table.as_bytes());
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), format!("{table}{hint}\n").as_bytes());
         Ok(())
     } else {
-        output::print(&table)
+        output::print(&format!("{table}{hint}\n"))
     }
 }
